@@ -1,0 +1,230 @@
+"""The ``conner`` pipeline component: a CRF entity tagger on shared word vectors."""
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import srsly
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, set_dropout_rate
+from thinc.types import Floats2d
+
+from .crf import pad_emissions
+from .model import attach_crf
+from .tags import TagSet, spans_from_tags
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "conner.ConnerTagger.v1"
+nO = null
+
+[model.tok2vec]
+@architectures = "spacy-transformers.TransformerListener.v1"
+grad_factor = 1.0
+upstream = "*"
+
+[model.tok2vec.pooling]
+@layers = "reduce_first.v1"
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+@Language.factory(
+    "conner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={
+        "ents_f": 1.0,
+        "ents_p": 0.0,
+        "ents_r": 0.0,
+        "ents_per_type": None,
+    },
+)
+def make_conner(
+    nlp: Language, name: str, model: Model, scorer: Optional[Callable]
+) -> "ConnerTagger":
+    """Create a ConNER entity tagger.
+
+    model (Model[List[Doc], List[Floats2d]]): maps Docs to emission scores;
+        a CRF over the BIOES tags of the labels is attached at initialization.
+    scorer (Optional[Callable]): the scoring method, spaCy's entity scorer.
+    """
+    return ConnerTagger(nlp.vocab, model, name, scorer=scorer)
+
+
+class ConnerTagger(TrainablePipe):
+    """Tag entities with a BIOES-constrained CRF over transformer word vectors."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model,
+        name: str = "conner",
+        *,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict = {"labels": []}
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        return tuple(self.cfg["labels"])
+
+    @property
+    def label_data(self) -> Tuple[str, ...]:
+        return self.labels
+
+    @property
+    def tagset(self) -> TagSet:
+        return TagSet.from_labels(self.labels)
+
+    def add_label(self, label: str) -> int:
+        if not isinstance(label, str):
+            raise ValueError(f"Entity labels must be strings, got {label!r}")
+        if label in self.labels:
+            return 0
+        if self.model.has_ref("crf"):
+            raise ValueError("Labels can't be added after the CRF is built (initialize).")
+        self.cfg["labels"] = sorted(self.labels + (label,))
+        return 1
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Optional[Language] = None,
+        labels: Optional[Sequence[str]] = None,
+    ) -> None:
+        """Collect the labels, build the CRF and initialize the model."""
+        validate_get_examples(get_examples, "ConnerTagger.initialize")
+        if labels is not None:
+            for label in labels:
+                self.add_label(label)
+        else:
+            for example in get_examples():
+                for ent in example.reference.ents:
+                    self.add_label(ent.label_)
+        if not self.labels:
+            raise ValueError(
+                f"[{self.name}] found no entity labels in the training data: "
+                "check that the training DocBin has doc.ents set."
+            )
+        attach_crf(self.model, self.tagset)
+        doc_sample = [eg.reference for _, eg in zip(range(10), get_examples())]
+        self.model.initialize(X=doc_sample)
+
+    # -- inference --------------------------------------------------------
+
+    def predict(self, docs: Iterable[Doc]) -> List[List[int]]:
+        """Viterbi tag indices for each doc (empty list for an empty doc)."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            return [[] for _ in docs]
+        emissions = self.model.predict(docs)
+        return self._decode(emissions)
+
+    def _decode(self, emissions: List[Floats2d]) -> List[List[int]]:
+        nonempty = [i for i, e in enumerate(emissions) if len(e)]
+        paths: List[List[int]] = [[] for _ in emissions]
+        if not nonempty:
+            return paths
+        padded, mask = pad_emissions([emissions[i] for i in nonempty], self.model.ops.xp)
+        decoded = self.model.ops.to_numpy(self.model.get_ref("crf").predict((padded, mask, None)))
+        for row, i in enumerate(nonempty):
+            paths[i] = decoded[row, : len(emissions[i])].tolist()
+        return paths
+
+    def set_annotations(self, docs: Iterable[Doc], paths: List[List[int]]) -> None:
+        tags = self.tagset.tags
+        for doc, path in zip(docs, paths):
+            spans = spans_from_tags([tags[i] for i in path])
+            doc.set_ents([Span(doc, s, e, label=label) for s, e, label in spans], default="outside")
+
+    # -- training ---------------------------------------------------------
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd=None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples: CRF NLL averaged over sentences."""
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = list(examples)
+        validate_examples(examples, "ConnerTagger.update")
+        docs = [eg.predicted for eg in examples]
+        if not any(len(doc) for doc in docs):
+            return losses
+        set_dropout_rate(self.model, drop)
+        emissions, backprop = self.model.begin_update(docs)
+        loss, d_emissions = self.get_loss(examples, emissions)
+        backprop(d_emissions)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_loss(
+        self, examples: Iterable[Example], emissions: List[Floats2d]
+    ) -> Tuple[float, List[Floats2d]]:
+        """CRF NLL over the annotated, non-empty examples and its gradient."""
+        examples = list(examples)
+        xp = self.model.ops.xp
+        d_emissions = [self.model.ops.alloc2f(*e.shape) for e in emissions]
+        rows = [
+            i
+            for i, eg in enumerate(examples)
+            if len(eg.predicted) and eg.reference.has_annotation("ENT_IOB")
+        ]
+        if not rows:
+            return 0.0, d_emissions
+        padded, mask = pad_emissions([emissions[i] for i in rows], xp)
+        tags = xp.zeros(mask.shape, dtype="int64")
+        for row, i in enumerate(rows):
+            tags[row, : len(emissions[i])] = xp.asarray(self._gold_tags(examples[i]))
+        loss, backprop = self.model.get_ref("crf").begin_update((padded, mask, tags))
+        d_padded = backprop(1.0)
+        for row, i in enumerate(rows):
+            d_emissions[i] = d_padded[row, : len(emissions[i])]
+        return loss, d_emissions
+
+    def _gold_tags(self, example: Example) -> List[int]:
+        """BIOES tag indices of the reference entities on the predicted tokens."""
+        tagset = self.tagset
+        # Tokens that don't align (None) or unknown labels count as outside.
+        return [
+            tagset.index(tag) if tag and tag != "-" and tag[2:] in tagset.labels else 0
+            for tag in example.get_aligned_ner()
+        ]
+
+    # -- serialization ----------------------------------------------------
+
+    def from_disk(self, path, *, exclude=tuple()) -> "ConnerTagger":
+        cfg_path = Path(path) / "cfg"
+        if cfg_path.exists() and "cfg" not in exclude:
+            self._restore_crf(srsly.read_json(cfg_path))
+        return super().from_disk(path, exclude=exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "ConnerTagger":
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" in msg and "cfg" not in exclude:
+            self._restore_crf(srsly.json_loads(msg["cfg"]))
+        return super().from_bytes(bytes_data, exclude=exclude)
+
+    def _restore_crf(self, cfg: Dict) -> None:
+        # The CRF's shape depends on the labels, so it must exist before the
+        # model's weights are read.
+        self.cfg.update(cfg)
+        if self.labels:
+            attach_crf(self.model, self.tagset)

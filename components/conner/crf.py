@@ -1,0 +1,142 @@
+"""A BIOES-constrained linear-chain CRF (pytorch-crf) wrapped as a Thinc layer.
+
+The Thinc layer takes ``(emissions, mask, tags)``:
+
+* with ``tags`` it returns the CRF negative log-likelihood averaged over
+  sentences (so its scale does not depend on the batch size), and its
+  backward pass returns the gradient of the emission scores;
+* with ``tags=None`` it returns the Viterbi paths, padded with -1.
+
+Gradients of the transition parameters stay inside the PyTorch shim and are
+applied by ``Model.finish_update`` like any other Thinc parameter.
+"""
+from typing import Any, Callable, Optional, Tuple
+
+import numpy
+import torch
+from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
+from thinc.types import Floats2d, Floats3d, Ints2d
+from torchcrf import CRF
+
+from .tags import TagSet
+
+# Added to the scores of illegal moves. Finite rather than -inf so that padded
+# positions (multiplied by a zero mask inside pytorch-crf) never produce NaN;
+# no emission score comes near it, so Viterbi never picks an illegal move.
+ILLEGAL = -1e4
+
+
+class ConstrainedCRF(CRF):
+    """pytorch-crf's CRF restricted to legal BIOES tag sequences.
+
+    pytorch-crf reads ``start_transitions``, ``transitions`` and
+    ``end_transitions`` in its likelihood, partition function and Viterbi
+    code. Here those names are properties that add a fixed penalty to the
+    illegal moves of the trainable scores, so training (the partition
+    function ranges over legal sequences only) and decoding share one
+    constraint without copying pytorch-crf's algorithms.
+    """
+
+    def __init__(self, tagset: TagSet) -> None:
+        # CRF.__init__ would assign parameters to the names shadowed below.
+        torch.nn.Module.__init__(self)
+        self.num_tags = tagset.n_tags
+        self.batch_first = True
+        self.start_scores = torch.nn.Parameter(torch.empty(self.num_tags))
+        self.end_scores = torch.nn.Parameter(torch.empty(self.num_tags))
+        self.transition_scores = torch.nn.Parameter(torch.empty(self.num_tags, self.num_tags))
+        start, trans, end = (torch.from_numpy(m) for m in tagset.allowed_transitions())
+        self.register_buffer("start_penalty", _penalty(start), persistent=False)
+        self.register_buffer("transition_penalty", _penalty(trans), persistent=False)
+        self.register_buffer("end_penalty", _penalty(end), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for param in (self.start_scores, self.end_scores, self.transition_scores):
+            torch.nn.init.uniform_(param, -0.1, 0.1)
+
+    @property
+    def start_transitions(self) -> torch.Tensor:  # type: ignore[override]
+        return self.start_scores + self.start_penalty
+
+    @property
+    def end_transitions(self) -> torch.Tensor:  # type: ignore[override]
+        return self.end_scores + self.end_penalty
+
+    @property
+    def transitions(self) -> torch.Tensor:  # type: ignore[override]
+        return self.transition_scores + self.transition_penalty
+
+    def forward(  # type: ignore[override]
+        self,
+        emissions: torch.Tensor,
+        mask: torch.Tensor,
+        tags: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Mean NLL over sentences if ``tags`` is given, else padded Viterbi paths."""
+        mask = mask.bool()
+        if tags is not None:
+            return -super().forward(emissions, tags.long(), mask=mask, reduction="mean")
+        paths = self.decode(emissions, mask=mask)
+        out = torch.full(mask.shape, -1, dtype=torch.long, device=emissions.device)
+        for i, path in enumerate(paths):
+            out[i, : len(path)] = torch.tensor(path, dtype=torch.long)
+        return out
+
+
+def _penalty(allowed: torch.Tensor) -> torch.Tensor:
+    return torch.where(allowed, torch.tensor(0.0), torch.tensor(ILLEGAL))
+
+
+def build_crf(tagset: TagSet) -> Model[Tuple[Floats3d, Floats2d, Optional[Ints2d]], Any]:
+    """Wrap a ConstrainedCRF over ``tagset`` for Thinc."""
+    return PyTorchWrapper_v2(
+        ConstrainedCRF(tagset),
+        convert_inputs=_convert_inputs,
+        convert_outputs=_convert_outputs,
+    )
+
+
+def _convert_inputs(
+    model: Model, inputs: Tuple[Floats3d, Floats2d, Optional[Ints2d]], is_train: bool
+) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats3d]]:
+    emissions, mask, tags = inputs
+    device = model.shims[0].device
+    emissions_t = xp2torch(emissions, requires_grad=is_train, device=device)
+    mask_t = xp2torch(mask, device=device).bool()
+    tags_t = None if tags is None else xp2torch(tags, device=device).long()
+    args = ArgsKwargs(args=(emissions_t, mask_t), kwargs={"tags": tags_t})
+
+    def emissions_gradient(d_inputs: ArgsKwargs) -> Floats3d:
+        return torch2xp(d_inputs.args[0])
+
+    return args, emissions_gradient
+
+
+def _convert_outputs(
+    model: Model, inputs_outputs: Tuple[Any, torch.Tensor], is_train: bool
+) -> Tuple[Any, Callable[[Any], ArgsKwargs]]:
+    _, output = inputs_outputs
+    if output.dim() == 0:
+        value = float(output.detach().cpu())
+
+        def loss_gradient(d_loss: float) -> ArgsKwargs:
+            grad = torch.full_like(output, float(d_loss))
+            return ArgsKwargs(args=(output,), kwargs={"grad_tensors": grad})
+
+        return value, loss_gradient
+    return torch2xp(output), lambda d: ArgsKwargs(args=(), kwargs={})
+
+
+def pad_emissions(
+    emissions: list, xp: Any = numpy
+) -> Tuple[Floats3d, Floats2d]:
+    """Stack per-doc (n_tokens, n_tags) arrays into (batch, max_len, n_tags) + mask."""
+    lengths = [len(e) for e in emissions]
+    n_tags = emissions[0].shape[1]
+    padded = xp.zeros((len(emissions), max(lengths), n_tags), dtype="float32")
+    mask = xp.zeros((len(emissions), max(lengths)), dtype="float32")
+    for i, (e, n) in enumerate(zip(emissions, lengths)):
+        padded[i, :n] = e
+        mask[i, :n] = 1.0
+    return padded, mask

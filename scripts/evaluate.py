@@ -1,0 +1,85 @@
+"""Entity-level evaluation with seqeval on pre-tokenized test sets.
+
+Each test DocBin is tagged by the pipeline on its own tokens (never
+re-tokenized, never cut at a sub-word limit), then scored with seqeval's
+conlleval-compatible micro P/R/F1 and per-type scores.
+"""
+import time
+from pathlib import Path
+from typing import Dict, Iterable, List, Tuple
+
+import spacy
+import srsly
+import typer
+from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
+
+
+def iob2_tags(doc: Doc) -> List[str]:
+    """IOB2 tags of ``doc.ents`` (the unambiguous scheme seqeval reads)."""
+    return [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ != "O" and t.ent_iob_ else "O" for t in doc]
+
+
+def tag_docs(nlp: Language, gold: List[Doc], batch_size: int) -> List[Doc]:
+    """Run ``nlp`` over copies of the gold docs' words."""
+    inputs = (Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]) for doc in gold)
+    return list(tqdm(nlp.pipe(inputs, batch_size=batch_size), total=len(gold), unit="sent", leave=False))
+
+
+def score(gold: List[Doc], predicted: List[Doc]) -> Dict:
+    """Micro P/R/F1 and per-type scores, as fractions."""
+    y_true = [iob2_tags(d) for d in gold]
+    y_pred = [iob2_tags(d) for d in predicted]
+    report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    per_type = {
+        label: {"p": row["precision"], "r": row["recall"], "f": row["f1-score"], "support": int(row["support"])}
+        for label, row in report.items()
+        if not label.endswith(" avg")
+    }
+    return {
+        "p": precision_score(y_true, y_pred, zero_division=0),
+        "r": recall_score(y_true, y_pred, zero_division=0),
+        "f": f1_score(y_true, y_pred, zero_division=0),
+        "per_type": per_type,
+        "sentences": len(gold),
+    }
+
+
+def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
+    """``NAME=PATH`` pairs, e.g. ``de=corpus/de_test.spacy``."""
+    pairs = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"Expected NAME=PATH, got {spec!r}")
+        pairs.append((name, Path(path)))
+    return pairs
+
+
+def main(
+    model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
+    test_sets: List[str] = typer.Argument(..., help="NAME=PATH.spacy, one per test set"),
+    output: Path = typer.Option(..., "--output", "-o", help="JSON file to write"),
+    system: str = typer.Option("", help="Name shown in the report (defaults to the model path)"),
+    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
+) -> None:
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    nlp = spacy.load(model)
+    results: Dict[str, Dict] = {}
+    for name, path in parse_test_sets(test_sets):
+        gold = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        start = time.perf_counter()
+        predicted = tag_docs(nlp, gold, batch_size)
+        results[name] = score(gold, predicted)
+        results[name]["seconds"] = round(time.perf_counter() - start, 2)
+        print(f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(output, {"system": system or str(model), "model": str(model), "results": results})
+
+
+if __name__ == "__main__":
+    typer.run(main)
