@@ -510,11 +510,17 @@ def precompiled_charsmap(normalization: Dict[int, str]) -> bytes:
 
 
 def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
-    """Fast tokenizer reproducing e5.c: map codepoints, collapse spaces, metaspace, unigram.
+    """Fast tokenizer reproducing e5.c's tokenisation with clean word offsets.
 
-    e5.c runs Viterbi over the whole metaspaced string; no piece holds U+2581
-    anywhere but at its start, so splitting words at U+2581 (the standard
-    XLM-R pre-tokenizer) gives the same segmentation.
+    Pipeline: per-codepoint map (``Precompiled``), collapse runs of spaces,
+    split at whitespace, prefix every word with U+2581, unigram Viterbi, then
+    ``<s> $A </s>``.  e5.c runs Viterbi over the whole metaspaced string, but
+    no piece holds U+2581 anywhere except at its start, so per-word Viterbi
+    gives the same pieces.  Splitting at whitespace (as the original XLM-R
+    ``tokenizer.json`` does) keeps the space out of each word's character
+    offsets, which spacy-transformers needs to align wordpieces to tokens.
+    The one difference: e5.c turns trailing whitespace into a final ``▁``
+    piece; this tokenizer drops it (spaCy never passes trailing whitespace).
     """
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
@@ -526,7 +532,12 @@ def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True),
+        ]
+    )
     tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
     bos, eos = tok.token(tok.bos_id), tok.token(tok.eos_id)
     tokenizer.post_processor = processors.TemplateProcessing(

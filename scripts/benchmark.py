@@ -1,0 +1,81 @@
+"""Inference speed: the trained pipeline against a bare transformer pass.
+
+Prints ``nlp.pipe`` words/s of (a) the transformer component alone, (b) the
+full conner pipeline and (c) optionally a built-in ``ner`` pipeline, all over
+the same pre-tokenized sentences, measured in interleaved rounds in one
+process, and the ratios between them (a ratio of 1.0 means the CRF head is
+free).
+"""
+import time
+from pathlib import Path
+from statistics import median
+from typing import Callable, Dict, List, Optional
+
+import spacy
+import srsly
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+
+def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:
+    """Words/s of ``nlp.pipe`` over fresh Docs made from ``sentences``."""
+    docs = [Doc(nlp.vocab, words=words) for words in sentences]
+    n_words = sum(len(words) for words in sentences)
+    start = time.perf_counter()
+    for _ in nlp.pipe(docs, batch_size=batch_size):
+        pass
+    return n_words / (time.perf_counter() - start)
+
+
+def transformer_only(nlp: Language) -> Callable[[List[List[str]], int], float]:
+    """A view of ``nlp`` that runs only its transformer."""
+    disabled = [name for name in nlp.pipe_names if name != "transformer"]
+
+    def run(sentences: List[List[str]], batch_size: int) -> float:
+        with nlp.select_pipes(disable=disabled):
+            return words_per_second(nlp, sentences, batch_size)
+
+    return run
+
+
+def main(
+    model: Path = typer.Argument(..., help="Trained conner pipeline"),
+    data: Path = typer.Argument(..., help="DocBin whose sentences are tagged"),
+    baseline: Optional[Path] = typer.Option(None, help="A built-in ner pipeline to compare with"),
+    n_sentences: int = typer.Option(1000, help="Sentences per round"),
+    rounds: int = typer.Option(3, help="Interleaved timing rounds (median reported)"),
+    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    output: Optional[Path] = typer.Option(None, help="JSON file for the numbers"),
+) -> None:
+    nlp = spacy.load(model)
+    sentences = [[t.text for t in doc] for doc in DocBin().from_disk(data).get_docs(nlp.vocab)][:n_sentences]
+    runners: Dict[str, Callable] = {
+        "transformer only": transformer_only(nlp),
+        "conner pipeline": lambda s, b: words_per_second(nlp, s, b),
+    }
+    if baseline is not None:
+        ner_nlp = spacy.load(baseline)
+        runners["ner pipeline"] = lambda s, b: words_per_second(ner_nlp, s, b)
+    for run in runners.values():  # warm-up: first calls allocate and load
+        run(sentences[:64], batch_size)
+    timings: Dict[str, List[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            timings[name].append(run(sentences, batch_size))
+    speed = {name: median(values) for name, values in timings.items()}
+    n_words = sum(len(s) for s in sentences)
+    print(f"{len(sentences)} sentences, {n_words} words, {rounds} rounds, batch {batch_size}")
+    for name, wps in speed.items():
+        print(f"{name:>18}: {wps:8.0f} words/s")
+    ratios = {"conner / transformer only": speed["conner pipeline"] / speed["transformer only"]}
+    if "ner pipeline" in speed:
+        ratios["conner / ner"] = speed["conner pipeline"] / speed["ner pipeline"]
+    for name, value in ratios.items():
+        print(f"{name:>26}: {value:.3f}")
+    if output is not None:
+        srsly.write_json(output, {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)})
+
+
+if __name__ == "__main__":
+    typer.run(main)
