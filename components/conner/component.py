@@ -1,6 +1,6 @@
 """The ``conner`` pipeline component: a CRF entity tagger on shared word vectors."""
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import srsly
 from spacy.language import Language
@@ -8,12 +8,23 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate
+from thinc.api import Config, Model, set_dropout_rate, torch2xp, xp2torch
 from thinc.types import Floats2d
 
+from .batching import DROPOUT_ON
 from .crf import pad_emissions
+from .groups import find_consistency_groups
+from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
 from .model import attach_crf
 from .tags import TagSet, spans_from_tags
+
+class ConsistencyWeights(NamedTuple):
+    """Weights of the three training terms: NLL + alpha * L_drop + beta * L_trans."""
+
+    nll: float = 1.0
+    alpha: float = 0.5
+    beta: float = 0.5
+
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -36,6 +47,13 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
     default_config={
         "model": DEFAULT_MODEL,
+        "nll_weight": 1.0,
+        "alpha": 0.5,
+        "beta": 0.5,
+        "divergence": "bi",
+        "dropout_on": "labeled",
+        "token_distribution": "softmax",
+        "detach_reference": False,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={
@@ -46,15 +64,44 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     },
 )
 def make_conner(
-    nlp: Language, name: str, model: Model, scorer: Optional[Callable]
+    nlp: Language,
+    name: str,
+    model: Model,
+    nll_weight: float,
+    alpha: float,
+    beta: float,
+    divergence: str,
+    dropout_on: str,
+    token_distribution: str,
+    detach_reference: bool,
+    scorer: Optional[Callable],
 ) -> "ConnerTagger":
     """Create a ConNER entity tagger.
 
     model (Model[List[Doc], List[Floats2d]]): maps Docs to emission scores;
         a CRF over the BIOES tags of the labels is attached at initialization.
+    nll_weight (float): weight of the CRF NLL on labeled sentences.
+    alpha (float): weight of dropout consistency (L_drop); 0 turns it off.
+    beta (float): weight of translation consistency (L_trans); 0 turns it off.
+    divergence (str): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
+    dropout_on (str): "labeled" or "unlabeled" sentences get dropout twins
+        (read by conner.ConsistencyBatcher.v1, which builds the batches).
+    token_distribution (str): "softmax" of the emissions (paper) or exact
+        "crf" marginals.
+    detach_reference (bool): treat the reference side of each KL as a constant.
     scorer (Optional[Callable]): the scoring method, spaCy's entity scorer.
     """
-    return ConnerTagger(nlp.vocab, model, name, scorer=scorer)
+    return ConnerTagger(
+        nlp.vocab,
+        model,
+        name,
+        weights=ConsistencyWeights(nll_weight, alpha, beta),
+        divergence=divergence,
+        dropout_on=dropout_on,
+        token_distribution=token_distribution,
+        detach_reference=detach_reference,
+        scorer=scorer,
+    )
 
 
 class ConnerTagger(TrainablePipe):
@@ -66,12 +113,28 @@ class ConnerTagger(TrainablePipe):
         model: Model,
         name: str = "conner",
         *,
+        weights: ConsistencyWeights = ConsistencyWeights(),
+        divergence: str = "bi",
+        dropout_on: str = "labeled",
+        token_distribution: str = "softmax",
+        detach_reference: bool = False,
         scorer: Optional[Callable] = None,
     ) -> None:
+        if divergence not in DIVERGENCE_MODES:
+            raise ValueError(f"divergence must be one of {DIVERGENCE_MODES}, got {divergence!r}")
+        if token_distribution not in TOKEN_SOURCES:
+            raise ValueError(f"token_distribution must be one of {TOKEN_SOURCES}, got {token_distribution!r}")
+        if dropout_on not in DROPOUT_ON:
+            raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
         self.vocab = vocab
         self.model = model
         self.name = name
         self.scorer = scorer
+        self.weights = weights
+        self.divergence = divergence
+        self.dropout_on = dropout_on
+        self.token_distribution = token_distribution
+        self.detach_reference = detach_reference
         self.cfg: Dict = {"labels": []}
 
     @property
@@ -167,13 +230,50 @@ class ConnerTagger(TrainablePipe):
         if not any(len(doc) for doc in docs):
             return losses
         set_dropout_rate(self.model, drop)
+        # One pass over the whole batch: labeled sentences, their dropout
+        # twins and the conjugate pairs all share the transformer's output.
         emissions, backprop = self.model.begin_update(docs)
-        loss, d_emissions = self.get_loss(examples, emissions)
+        nll, d_emissions = self.get_loss(examples, emissions)
+        weights = self.weights
+        d_emissions = [d * weights.nll for d in d_emissions]
+        total = weights.nll * nll
+        if weights.alpha > 0 or weights.beta > 0:
+            terms, d_consistency = self.get_consistency_loss(docs, emissions)
+            for term, value in terms.items():
+                losses[f"{self.name}_{term}"] = losses.get(f"{self.name}_{term}", 0.0) + value
+            total += weights.alpha * terms["drop"] + weights.beta * terms["trans"]
+            d_emissions = [a + b for a, b in zip(d_emissions, d_consistency)]
+        losses[f"{self.name}_nll"] = losses.get(f"{self.name}_nll", 0.0) + nll
         backprop(d_emissions)
         if sgd is not None:
             self.finish_update(sgd)
-        losses[self.name] += loss
+        losses[self.name] += total
         return losses
+
+    def get_consistency_loss(
+        self, docs: List[Doc], emissions: List[Floats2d]
+    ) -> Tuple[Dict[str, float], List[Floats2d]]:
+        """L_drop and L_trans over the batch's twins and pairs, and the
+        gradient of ``alpha * L_drop + beta * L_trans`` for every doc."""
+        xp = self.model.ops.xp
+        groups = find_consistency_groups(docs)
+        padded, mask = pad_emissions(emissions, xp)
+        scores = xp2torch(padded, requires_grad=True)
+        real = xp2torch(mask).bool()
+        crf_params = None
+        if self.token_distribution == "crf":
+            crf_params = CRFParams.from_module(self.model.get_ref("crf").shims[0]._model)
+        options = dict(mode=self.divergence, source=self.token_distribution, crf_params=crf_params, detach_reference=self.detach_reference)
+        first, second = groups.twins
+        drop = dropout_consistency(scores[first], scores[second], real[first], **options)
+        trans = translation_consistency(
+            scores, groups.unlabeled_spans, scores, groups.translated_spans, self.tagset,
+            unlabeled_mask=real, translated_mask=real, **options
+        )
+        (self.weights.alpha * drop + self.weights.beta * trans).backward()
+        d_padded = torch2xp(scores.grad)
+        d_emissions = [d_padded[i, : len(e)] for i, e in enumerate(emissions)]
+        return {"drop": float(drop.detach()), "trans": float(trans.detach())}, d_emissions
 
     def get_loss(
         self, examples: Iterable[Example], emissions: List[Floats2d]

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ..extensions import CONJUGATE_ROLE, conjugate_id, set_conjugate_spans
 from .cache import CachedTranslator, TranslationCache
 from .engines import TranslationEngine
-from .placeholders import Piece, fill, find_placeholders, make_placeholder, mask_spans
+from .placeholders import FLAG_KINDS, REPAIR_KINDS, Piece, fill, find_placeholders, make_placeholder, mask_spans
 
 # Doc.user_data key of [[span_key, label], ...]: the weak tagger's types,
 # written only on request (weak_tag.py --keep-labels) for typed
@@ -59,10 +59,10 @@ class TranslationSummary:
     def to_dict(self) -> Dict[str, object]:
         data = {k: v for k, v in self.__dict__.items() if not isinstance(v, Counter)}
         data["survival_rate"] = self.spans_kept / self.spans_in if self.spans_in else 0.0
-        data["placeholders"] = dict(sorted(self.placeholders.items()))
+        counts = {kind: self.placeholders.get(kind, 0) for kind in REPAIR_KINDS + FLAG_KINDS}
+        data["placeholders"] = counts
         data["placeholder_rates"] = {
-            kind: count / self.spans_in if self.spans_in else 0.0
-            for kind, count in sorted(self.placeholders.items())
+            kind: count / self.spans_in if self.spans_in else 0.0 for kind, count in counts.items()
         }
         data["engine_stats"] = dict(sorted(self.engine_stats.items()))
         data["sentences_per_second"] = (

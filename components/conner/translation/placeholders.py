@@ -113,7 +113,7 @@ def _pattern(placeholder: str) -> "re.Pattern[str]":
     # Not preceded by a letter (so "lifespan 3" is no "SPAN3"), not followed
     # by a digit (so SPAN10 is no SPAN1).
     return re.compile(
-        rf"(?<![^\W\d_])(?P<prefix>{prefix})(?P<sep>[\s_{_DASHES}]*){number}(?!\d)",
+        rf"(?<![^\W\d_])(?P<prefix>{prefix})(?P<sep>[\s_{re.escape(_DASHES)}]*){number}(?!\d)",
         re.IGNORECASE,
     )
 

@@ -1,0 +1,85 @@
+"""The batcher that puts a ConNER training step's documents into one batch.
+
+spaCy's training loop shuffles the labeled examples and then batches them,
+and a TransformerListener only accepts the exact batch its transformer
+encoded. So every document the consistency losses need -- the dropout twin
+of each labeled sentence and the unlabeled/translation pairs -- must be in
+the batch *before* the transformer sees it. This batcher adds them after
+spaCy's shuffle, which gives one transformer pass per step over all of them.
+"""
+import itertools
+from typing import Callable, Iterable, Iterator, List, Optional
+
+from spacy.tokens import Doc
+from spacy.training import Example
+from spacy.util import registry
+
+from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
+from .pairs import PairStream, unannotated_example
+
+DROPOUT_TWIN = "dropout_twin"
+DROPOUT_ON = ("labeled", "unlabeled")
+
+Batcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
+
+
+def register_twin_extension() -> None:
+    if not Doc.has_extension(DROPOUT_TWIN):
+        Doc.set_extension(DROPOUT_TWIN, default=None)
+
+
+register_twin_extension()
+
+
+@registry.batchers("conner.ConsistencyBatcher.v1")
+def configure_consistency_batcher(
+    labeled: Batcher,
+    pairs: Optional[PairStream] = None,
+    pairs_per_batch: int = 16,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    dropout_on: str = "labeled",
+) -> Batcher:
+    """Batch labeled examples and add what the consistency losses need.
+
+    labeled (Batcher): batches the labeled examples (e.g. 16 sentences).
+    pairs (Optional[PairStream]): conjugate pairs, e.g. conner.ConjugatePairs.v1.
+    pairs_per_batch (int): pairs added to each batch (the paper: 16 per 16).
+    alpha (float): the dropout-consistency weight; 0 adds no twins.
+    beta (float): the translation-consistency weight; 0 adds no pairs.
+    dropout_on (str): "labeled" twins the labeled sentences, "unlabeled" the
+        unlabeled side of the pairs.
+    """
+    if dropout_on not in DROPOUT_ON:
+        raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
+    stream = {"pairs": None}  # one stream for the whole run: it cycles across epochs
+
+    def batcher(items: Iterable[Example]) -> Iterator[List[Example]]:
+        for batch in labeled(items):
+            batch = list(batch)
+            unlabeled: List[Example] = []
+            if pairs is not None and (beta > 0 or (alpha > 0 and dropout_on == "unlabeled")) and batch:
+                if stream["pairs"] is None:
+                    stream["pairs"] = pairs(batch[0].predicted.vocab)
+                for target, translation in itertools.islice(stream["pairs"], pairs_per_batch):
+                    unlabeled.extend((target, translation) if beta > 0 else (target,))
+            if alpha > 0:
+                twinned = batch if dropout_on == "labeled" else unlabeled[:: 2 if beta > 0 else 1]
+                unlabeled.extend(add_twins(twinned))
+            yield batch + unlabeled
+
+    return batcher
+
+
+def add_twins(examples: List[Example]) -> List[Example]:
+    """A copy of each example's doc, keyed to it for dropout consistency."""
+    twins = []
+    for key, example in enumerate(examples):
+        twin = example.predicted.copy()
+        # The copy must not look like a second side of a conjugate pair.
+        for name in (CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS):
+            twin._.set(name, None)
+        example.predicted._.set(DROPOUT_TWIN, key)
+        twin._.set(DROPOUT_TWIN, key)
+        twins.append(unannotated_example(twin))
+    return twins

@@ -1,0 +1,92 @@
+"""Mark candidate spans in unlabeled target Docs with a weak tagger.
+
+ConNER (section 2.3) takes candidate spans from a tagger trained on source
+data only, and uses their boundaries, not their types. This script runs a
+trained spaCy pipeline over the unlabeled Docs and stores the predicted
+entities' boundaries as the Docs' conjugate spans (role "target", span keys
+0..n-1). The Docs written out are rebuilt from the words alone: they carry
+no entities, tags or other annotation of the input, so neither gold labels
+of the input nor the weak tagger's types reach training. ``--keep-labels``
+stores the predicted types in ``doc.user_data`` for typed placeholders only
+(``translate.py --typed-placeholders`` removes them again).
+
+    python scripts/weak_tag.py MODEL INPUT.spacy OUTPUT.spacy
+"""
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Iterator, List
+
+import spacy
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
+from conner.translation.pipeline import SPAN_LABELS_KEY
+
+
+def _bare(doc: Doc, nlp: Language) -> Doc:
+    """The same words and whitespace, nothing else."""
+    return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+
+
+def weak_tag_docs(
+    nlp: Language,
+    docs: List[Doc],
+    id_prefix: str = "",
+    keep_labels: bool = False,
+    batch_size: int = 64,
+) -> Iterator[Doc]:
+    """Yield annotation-free copies of ``docs`` with the predicted boundaries as conjugate spans.
+
+    The pipeline runs on bare Docs with the input's tokenization (the
+    tokenizer is skipped), so span offsets index the input's tokens and any
+    entities already on the input cannot influence or survive tagging.
+    """
+    tagged = nlp.pipe((_bare(doc, nlp) for doc in docs), batch_size=batch_size)
+    for index, (doc, prediction) in enumerate(zip(docs, tagged)):
+        out = _bare(doc, nlp)
+        pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
+        ents = list(prediction.ents)
+        set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])
+        if keep_labels:
+            out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
+        yield out
+
+
+def span_counts(docs: Iterable[Doc]) -> Counter:
+    counts: Counter = Counter()
+    for doc in docs:
+        spans = get_conjugate_spans(doc)
+        counts["docs"] += 1
+        counts["docs_with_spans"] += bool(spans)
+        counts["spans"] += len(spans)
+        counts["span_tokens"] += sum(len(span) for span in spans.values())
+    return counts
+
+
+def main(
+    model: str = typer.Argument(..., help="Trained spaCy pipeline (name or path)"),
+    input_path: Path = typer.Argument(..., help="Unlabeled target-language DocBin"),
+    output_path: Path = typer.Argument(..., help="DocBin to write"),
+    id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
+    keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
+    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+) -> None:
+    """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
+    nlp = spacy.load(model)
+    docs = list(DocBin().from_disk(input_path).get_docs(nlp.vocab))
+    out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size))
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=out_docs, store_user_data=True).to_disk(output_path)
+    counts = span_counts(out_docs)
+    typer.echo(
+        f"{counts['docs']} docs, {counts['docs_with_spans']} with spans, {counts['spans']} spans "
+        f"({counts['span_tokens']} tokens) -> {output_path}"
+    )
+    if counts["docs"] and not counts["spans"]:
+        typer.echo(f"Warning: {model} predicted no entities at all", err=True)
+
+
+if __name__ == "__main__":
+    typer.run(main)
