@@ -91,16 +91,20 @@ def convert(
 
 
 def main(
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="CoNLL file or zip archive"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CoNLL file or zip archive"
+    ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
-    lang: str = typer.Option("xx", "--lang", help="Language code of the blank pipeline's vocab"),
+    lang: str = typer.Option("xx", "--lang", help="Language code of the blank vocab"),
     scheme: str = typer.Option("auto", "--scheme", help=f"auto or one of {', '.join(SCHEMES)}"),
-    member: Optional[str] = typer.Option(None, "--member", help="File inside a zip archive, e.g. esp.train"),
-    encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding, e.g. utf-8 or latin-1"),
+    member: Optional[str] = typer.Option(
+        None, "--member", help="File inside a zip archive, e.g. esp.train"
+    ),
+    encoding: str = typer.Option("utf-8", "--encoding", help="e.g. utf-8 or latin-1"),
     unlabeled: bool = typer.Option(False, "--unlabeled", help="Ignore tags; leave doc.ents unset"),
     fraction: float = typer.Option(1.0, "--fraction", help="Fraction of sentences to keep"),
     seed: int = typer.Option(0, "--seed", help="Random seed of the --fraction sample"),
-    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report path"),
+    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
 ):
     try:
         report = convert(
@@ -113,10 +117,11 @@ def main(
         f"Wrote {report['written']['sentences']} of {report['read']['sentences']} "
         f"sentences to {output_path}"
     )
-    print(srsly.json_dumps(report, indent=2))
+    # Written before printing, so a closed stdout pipe cannot lose it.
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(report_path, report)
+    print(srsly.json_dumps(report, indent=2))
 
 
 if __name__ == "__main__":

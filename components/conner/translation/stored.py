@@ -15,7 +15,8 @@ Sources are matched after collapsing whitespace. Accepted files:
   release translated differently in different sentences maps to its most
   frequent translation (``ReleaseStats.ambiguous_occurrences`` counts the
   occurrences that get another one than in the release: about 4 % of the
-  En2Es span occurrences).
+  En2Es span occurrences). A span the release lost in every sentence maps
+  to "" (its span is dropped, as in the release).
 
 A source that is not in the files raises ``MissingTranslationError`` by
 default (``on_missing="error"``); with ``on_missing="empty"`` it translates
@@ -26,7 +27,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Sequence, Set, Tuple, Union
 
 from .engines import BaseEngine, TranslationError
 from .placeholders import make_placeholder
@@ -49,6 +50,7 @@ class ReleaseStats:
     span_texts: int = 0
     ambiguous_span_texts: int = 0
     ambiguous_occurrences: int = 0
+    lost_spans: int = 0
 
 
 def _read_columns(path: Path) -> Iterator[List[Tuple[str, str]]]:
@@ -104,6 +106,7 @@ def read_release(folder: PathLike) -> Tuple[Dict[str, str], ReleaseStats]:
         )
     mapping: Dict[str, str] = {}
     span_votes: Dict[str, Counter] = defaultdict(Counter)
+    lost_texts: Set[str] = set()
     stats = ReleaseStats(sentences=len(sources))
     for source, target in zip(sources, targets):
         source_runs = _runs(source)
@@ -111,15 +114,24 @@ def read_release(folder: PathLike) -> Tuple[Dict[str, str], ReleaseStats]:
         mapping[normalize(_masked(source, placeholders))] = _masked(target, placeholders)
         stats.spans += len(source_runs)
         source_text = {span_id: " ".join(tokens) for span_id, tokens in source_runs}
-        for span_id, tokens in _runs(target):
+        target_runs = _runs(target)
+        for span_id, tokens in target_runs:
             if span_id in source_text:
                 span_votes[source_text[span_id]][" ".join(tokens)] += 1
+        lost = set(source_text) - {span_id for span_id, _ in target_runs}
+        stats.lost_spans += len(lost)
+        lost_texts.update(source_text[span_id] for span_id in lost)
     for span, votes in span_votes.items():
         (best, count), = votes.most_common(1)
         mapping.setdefault(normalize(span), best)
         if len(votes) > 1:
             stats.ambiguous_span_texts += 1
             stats.ambiguous_occurrences += sum(votes.values()) - count
+    # The pipeline asks for every span's translation before it knows which
+    # placeholders survived; a span the release lost everywhere maps to ""
+    # (known lost, so its span is dropped) rather than being "missing".
+    for span in lost_texts - set(span_votes):
+        mapping.setdefault(normalize(span), "")
     stats.span_texts = len(span_votes)
     return mapping, stats
 

@@ -1,0 +1,85 @@
+"""Throughput and placeholder survival of a translation engine on CoNLL-2002.
+
+Reads Spanish (or Dutch) CoNLL-2002 sentences straight from NLTK's
+``conll2002.zip`` and, for this measurement only, takes candidate spans from
+the gold entity boundaries (types are dropped). Translates everything twice
+through one fresh cache: a cold run (every text goes to the engine) and a
+warm run (every text comes from the cache), and prints both summaries.
+
+    python scripts/bench_translation.py conll2002.zip --member conll2002/esp.train
+"""
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import List, Optional
+
+import spacy
+import typer
+from spacy.tokens import Doc
+
+from conner.extensions import set_conjugate_spans
+from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
+
+
+def read_conll2002(path: Path, member: str, limit: Optional[int] = None) -> List[Doc]:
+    """Docs with gold entity boundaries as conjugate spans (``token POS tag`` lines)."""
+    nlp = spacy.blank("xx")
+    docs: List[Doc] = []
+    words: List[str] = []
+    tags: List[str] = []
+    with zipfile.ZipFile(path) as archive:
+        lines = archive.read(member).decode("utf-8").split("\n") + [""]
+    for line in lines:
+        parts = line.split()
+        if parts and parts[0] != "-DOCSTART-":
+            words.append(parts[0])
+            tags.append(parts[-1])
+            continue
+        if parts or not words:
+            continue
+        spans = []
+        for i, tag in enumerate(tags):
+            if tag.startswith("B-") or (tag.startswith("I-") and (i == 0 or tags[i - 1] == "O")):
+                spans.append([len(spans), i, i + 1])
+            elif tag.startswith("I-"):
+                spans[-1][2] = i + 1
+        doc = Doc(nlp.vocab, words=words)
+        set_conjugate_spans(doc, str(len(docs)), "target", spans)
+        docs.append(doc)
+        words, tags = [], []
+        if limit is not None and len(docs) >= limit:
+            break
+    return docs
+
+
+def main(
+    zip_path: Path = typer.Argument(..., help="NLTK conll2002.zip"),
+    member: str = typer.Option("conll2002/esp.train", help="File inside the zip"),
+    engine: str = typer.Option("apertium"),
+    src: str = typer.Option("es"),
+    tgt: str = typer.Option("en"),
+    batch_size: int = typer.Option(256),
+    limit: Optional[int] = typer.Option(None, help="First N sentences only"),
+    output: Optional[Path] = typer.Option(None, help="Write both summaries as JSON"),
+) -> None:
+    """Cold- and warm-cache throughput plus placeholder survival by kind."""
+    docs = read_conll2002(zip_path, member, limit)
+    translation_engine = get_engine(engine, src, tgt)
+    nlp = spacy.blank(tgt)
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        with TranslationCache(Path(folder) / "bench.sqlite") as cache:
+            for run in ("cold", "warm"):
+                summary = TranslationSummary()
+                for _ in translate_docs(docs, translation_engine, nlp, cache=cache,
+                                        batch_size=batch_size, summary=summary, progress=True):
+                    pass
+                results[run] = summary.to_dict()
+                typer.echo(f"{run}: {json.dumps(results[run], indent=1)}")
+    if output is not None:
+        output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    typer.run(main)
