@@ -63,7 +63,7 @@ def read_span_ids(block: Block, source: str) -> Tuple[List[str], List[int]]:
     """Words and span ids of a block; the tag column is never looked at."""
     words, ids = [], []
     for row, line in zip(block.rows, block.lines):
-        if len(row) < 2 or not row[1].isdigit():
+        if len(row) < 2 or not (row[1].isascii() and row[1].isdigit()):
             raise ConllFormatError(source, line, f"expected token<TAB>span-id<TAB>..., got {row!r}")
         words.append(row[0])
         ids.append(int(row[1]))
@@ -96,7 +96,7 @@ def repeated_keys(runs: Sequence[Run]) -> Set[int]:
 def common_keys(target_runs: Sequence[Run], translation_runs: Sequence[Run]) -> Set[int]:
     """Keys with exactly one run on each side."""
     ambiguous = repeated_keys(target_runs) | repeated_keys(translation_runs)
-    return keys_of(target_runs) & keys_of(translation_runs)
+    return (keys_of(target_runs) & keys_of(translation_runs)) - ambiguous
 
 
 def count_pair(
@@ -127,7 +127,8 @@ def make_doc(
     vocab: Vocab, words: List[str], pair_id: str, role: str, runs: List[Run], keep: Set[int]
 ) -> Doc:
     """A Doc with the kept runs as conjugate spans and no entities."""
-    doc = Doc(vocab, words=words)
+    # Tokens are joined by single spaces, as conner.conll builds its Docs.
+    doc = Doc(vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
     set_conjugate_spans(doc, pair_id, role, [list(run) for run in runs if run[0] in keep])
     return doc
 

@@ -186,12 +186,14 @@ def _write_release(folder: Path) -> None:
     folder.mkdir()
     (folder / "unlabel.txt").write_text(
         "Daryl\t1\tB-PER\nWilliams\t1\tE-PER\nvive\t0\tO\nen\t0\tO\nMadrid\t2\tS-LOC\n\n"
-        "Madrid\t1\tS-LOC\ny\t0\tO\nRoma\t2\tS-LOC\n\n",
+        "Madrid\t1\tS-LOC\ny\t0\tO\nRoma\t2\tS-LOC\n\n"
+        "Ana\t1\tS-PER\nen\t0\tO\nFECSUR\t2\tS-ORG\n\n",
         encoding="utf-8",
     )
     (folder / "trans.txt").write_text(
         "Daryl\t1\tB-PER\nWilliams\t1\tE-PER\nlives\t0\tO\nin\t0\tO\nMadrid\t2\tS-LOC\n\n"
-        "Madrid\t1\tS-LOC\nand\t0\tO\nRome\t2\tS-LOC\n\n",
+        "Madrid\t1\tS-LOC\nand\t0\tO\nRome\t2\tS-LOC\n\n"
+        "Ana\t1\tS-PER\nin\t0\tO\nit\t0\tO\n\n",
         encoding="utf-8",
     )
 
@@ -203,7 +205,11 @@ def test_stored_reads_the_release_format_in_placeholder_form(tmp_path):
     assert mapping["SPAN0 y SPAN1"] == "SPAN0 and SPAN1"
     assert mapping["Daryl Williams"] == "Daryl Williams"
     assert mapping["Roma"] == "Rome"
-    assert (stats.sentences, stats.spans, stats.ambiguous_span_texts) == (2, 4, 0)
+    # The release lost FECSUR's span: known lost ("") rather than missing.
+    assert mapping["SPAN0 en SPAN1"] == "SPAN0 in it"
+    assert mapping["FECSUR"] == ""
+    assert (stats.sentences, stats.spans, stats.lost_spans) == (3, 6, 1)
+    assert stats.ambiguous_span_texts == 0
 
 
 @pytest.mark.integration

@@ -191,6 +191,10 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
     # msgpack gives tuples back after a DocBin round trip.
     assert [list(s) for s in out[1]._.conjugate_spans] == [[0, 0, 2], [1, 5, 6]]
     assert spans_text(out[3]) == {0: "Madrid", 1: "París"}
+    # The training reader takes the file as it is.
+    from conner.pairs import load_pairs
+
+    assert [t._.conjugate_id for t, _ in load_pairs(tmp_path / "out.spacy", EN.vocab)] == ["d0", "d2"]
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert (summary["sentences"], summary["no_spans"], summary["pairs_kept"]) == (3, 1, 2)
     # d1 has no span, so d0 and d2 make one batch: 2 sentences + 4 spans.

@@ -84,14 +84,17 @@ class _Masked:
     span_texts: List[str]
 
 
-def _labels(doc: Doc) -> Dict[int, str]:
-    pairs = doc.user_data.get(SPAN_LABELS_KEY)
-    if pairs is None:
+def _labels(doc: Doc, keys: Sequence[int]) -> Dict[int, str]:
+    """The weak tagger's label of each span key (for typed placeholders)."""
+    labels = {int(key): str(label) for key, label in doc.user_data.get(SPAN_LABELS_KEY) or []}
+    missing = [key for key in keys if key not in labels]
+    if missing:
         raise ValueError(
-            "Typed placeholders need the weak tagger's labels in "
-            f"doc.user_data[{SPAN_LABELS_KEY!r}] (weak_tag.py --keep-labels)."
+            f"Typed placeholders need the weak tagger's label of every span, in "
+            f"doc.user_data[{SPAN_LABELS_KEY!r}] (weak_tag.py --keep-labels); "
+            f"Doc {conjugate_id(doc)!r} has none for span keys {missing}."
         )
-    return {int(key): str(label) for key, label in pairs}
+    return labels
 
 
 def build_doc(nlp: Language, pieces: Sequence[Piece]) -> Tuple[Doc, Dict[int, Tuple[int, int]]]:
@@ -156,9 +159,8 @@ class _Translator:
         if self.max_tokens is not None and len(doc) > self.max_tokens:
             summary.too_long += 1
             return None
-        labels = _labels(doc) if self.typed else {}
-        placeholders = [make_placeholder(i, labels.get(key) if self.typed else None)
-                        for i, (key, _, _) in enumerate(kept)]
+        labels = _labels(doc, [key for key, _, _ in kept]) if self.typed else {}
+        placeholders = [make_placeholder(i, labels.get(key)) for i, (key, _, _) in enumerate(kept)]
         spans = [doc[start:end] for _, start, end in kept]
         text = mask_spans(doc.text, [(s.start_char, s.end_char) for s in spans], placeholders)
         # A sentence that already contains something that reads as one of its
@@ -182,7 +184,9 @@ class _Translator:
             if pair is not None:
                 yield pair
 
-    def _pair(self, masked: _Masked, translation: str, span_translations: Dict[int, str]) -> Optional[Tuple[Doc, Doc]]:
+    def _pair(
+        self, masked: _Masked, translation: str, span_translations: Dict[int, str]
+    ) -> Optional[Tuple[Doc, Doc]]:
         summary = self.summary
         summary.translated += 1
         summary.spans_in += len(masked.placeholders)
