@@ -69,12 +69,16 @@ def convert(
     unlabeled: bool = False,
     fraction: float = 1.0,
     seed: int = 0,
+    limit: int = 0,
 ) -> Dict:
     """Convert one file and return its report."""
     sentences, file_report = read_conll(
-        input_path, member, scheme=scheme, encoding=encoding, labeled=not unlabeled
+        input_path, member, scheme=scheme.upper() if scheme != "auto" else scheme,
+        encoding=encoding, labeled=not unlabeled,
     )
     kept = sample_sentences(sentences, fraction, seed)
+    if limit > 0:
+        kept = kept[:limit]
     write_docbin(kept, lang, output_path)
     return {
         "input": str(input_path),
@@ -85,6 +89,7 @@ def convert(
         "labeled": not unlabeled,
         "fraction": fraction,
         "seed": seed,
+        "limit": limit,
         "read": file_report.to_dict(),
         "written": summarize(kept),
     }
@@ -104,11 +109,12 @@ def main(
     unlabeled: bool = typer.Option(False, "--unlabeled", help="Ignore tags; leave doc.ents unset"),
     fraction: float = typer.Option(1.0, "--fraction", help="Fraction of sentences to keep"),
     seed: int = typer.Option(0, "--seed", help="Random seed of the --fraction sample"),
+    limit: int = typer.Option(0, "--limit", help="Keep at most this many sentences (0: all)"),
     report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
 ):
     try:
         report = convert(
-            input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed
+            input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed, limit
         )
     except ValueError as err:
         # Format errors name the file and line; a traceback adds nothing.
