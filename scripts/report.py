@@ -1,6 +1,6 @@
 """Collect evaluation JSON files into one markdown table (and print it)."""
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import srsly
 import typer
@@ -13,22 +13,40 @@ def load_reports(paths: List[Path]) -> List[Dict]:
     return [srsly.read_json(p) for p in paths if p.exists()]
 
 
-def results_table(reports: List[Dict]) -> str:
-    """One row per system: F1 per test set and the target-language average."""
-    sets = []
+def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[float]]:
+    """F1 (in %) per test set, then the target-language average (None if missing)."""
+    res = report["results"]
+    row = [100 * res[s]["f"] if s in res else None for s in sets]
+    if targets:
+        found = [100 * res[s]["f"] for s in targets if s in res]
+        row.append(sum(found) / len(found) if len(found) == len(targets) else None)
+    return row
+
+
+def results_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
+    """One row per system: F1 per test set and the target-language average;
+    with ``baseline``, a row of differences to it under each other system."""
+    sets: List[str] = []
     for report in reports:
         sets.extend(s for s in report["results"] if s not in sets)
     targets = [s for s in sets if s in TARGETS]
     header = ["system"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    base = next((r for r in reports if r["system"] == baseline), None)
+    base_row = f1_row(base, sets, targets) if base else None
     for report in reports:
-        res = report["results"]
-        cells = [report["system"]] + [f"{100 * res[s]['f']:.2f}" if s in res else "" for s in sets]
-        if targets:
-            found = [res[s]["f"] for s in targets if s in res]
-            cells.append(f"{100 * sum(found) / len(found):.2f}" if len(found) == len(targets) else "")
-        lines.append("| " + " | ".join(cells) + " |")
+        row = f1_row(report, sets, targets)
+        lines.append("| " + " | ".join([report["system"]] + [_cell(v) for v in row]) + " |")
+        if base_row and report is not base:
+            diffs = [None if a is None or b is None else a - b for a, b in zip(row, base_row)]
+            lines.append("| " + " | ".join([f"Δ vs {baseline}"] + [_cell(v, signed=True) for v in diffs]) + " |")
     return "\n".join(lines)
+
+
+def _cell(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return ""
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
 def per_type_table(reports: List[Dict]) -> str:
@@ -49,14 +67,16 @@ def main(
     output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
     title: str = typer.Option("Zero-shot NER, entity-level micro F1 (seqeval)", help="Heading"),
     protocol: str = typer.Option("", help="One line describing the protocol"),
+    baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
 ) -> None:
     found = load_reports(reports)
     if not found:
         raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
-    text = f"# {title}\n\n{protocol}\n\n{results_table(found)}\n\n## Per entity type\n\n{per_type_table(found)}\n"
+    table = results_table(found, baseline)
+    text = f"# {title}\n\n{protocol}\n\n{table}\n\n## Per entity type\n\n{per_type_table(found)}\n"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf8")
-    print(f"\n{protocol}\n\n{results_table(found)}\n")
+    print(f"\n{protocol}\n\n{table}\n")
 
 
 if __name__ == "__main__":
