@@ -444,3 +444,13 @@ def test_convert_cli(tmp_path):
     assert result.exit_code == 1
     # wasabi wraps long messages, so compare with whitespace normalised.
     assert f"{bad}, line 2" in " ".join(result.output.split())
+
+
+def test_convert_limit_and_lowercase_scheme(tmp_path):
+    from convert import convert
+
+    source = tmp_path / "train.txt"
+    source.write_text("A B-PER\nb O\n\nC B-LOC\n\nD O\n\n", encoding="utf8")
+    report = convert(source, tmp_path / "out.spacy", lang="en", scheme="iob2", limit=2)
+    assert report["written"]["sentences"] == 2
+    assert report["written"]["entities"] == {"LOC": 1, "PER": 1}
