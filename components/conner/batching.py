@@ -57,16 +57,20 @@ def configure_consistency_batcher(
     def batcher(items: Iterable[Example]) -> Iterator[List[Example]]:
         for batch in labeled(items):
             batch = list(batch)
-            unlabeled: List[Example] = []
+            targets: List[Example] = []
+            translations: List[Example] = []
             if pairs is not None and (beta > 0 or (alpha > 0 and dropout_on == "unlabeled")) and batch:
                 if stream["pairs"] is None:
                     stream["pairs"] = pairs(batch[0].predicted.vocab)
                 for target, translation in itertools.islice(stream["pairs"], pairs_per_batch):
-                    unlabeled.extend((target, translation) if beta > 0 else (target,))
+                    targets.append(target)
+                    translations.append(translation)
+            if beta == 0:  # the translations only serve translation consistency
+                translations = []
+            twins = []
             if alpha > 0:
-                twinned = batch if dropout_on == "labeled" else unlabeled[:: 2 if beta > 0 else 1]
-                unlabeled.extend(add_twins(twinned))
-            yield batch + unlabeled
+                twins = add_twins(batch if dropout_on == "labeled" else targets)
+            yield batch + targets + translations + twins
 
     return batcher
 
