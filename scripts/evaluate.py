@@ -47,6 +47,25 @@ def score(gold: List[Doc], predicted: List[Doc]) -> Dict:
     }
 
 
+def training_protocol(nlp: Language) -> Dict:
+    """What the pipeline was trained with, read from its own config, so that
+    reports of the same system and protocol can be grouped across seeds."""
+    config = nlp.config.interpolate()
+    training = config.get("training", {})
+    conner = config.get("components", {}).get("conner", {})
+    return {
+        "seed": config.get("system", {}).get("seed"),
+        "max_steps": training.get("max_steps"),
+        "pairs_per_batch": training.get("batcher", {}).get("pairs_per_batch"),
+        "alpha": conner.get("alpha"),
+        "beta": conner.get("beta"),
+        "train": config.get("paths", {}).get("train"),
+        "dev": config.get("paths", {}).get("dev"),
+        "pairs": config.get("paths", {}).get("pairs"),
+        "encoder": config.get("paths", {}).get("encoder"),
+    }
+
+
 def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
     """``NAME=PATH`` pairs, e.g. ``de=corpus/de_test.spacy``."""
     pairs = []
@@ -78,7 +97,8 @@ def main(
         results[name]["seconds"] = round(time.perf_counter() - start, 2)
         print(f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)")
     output.parent.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(output, {"system": system or str(model), "model": str(model), "results": results})
+    report = {"system": system or str(model), "model": str(model), "protocol": training_protocol(nlp), "results": results}
+    srsly.write_json(output, report)
 
 
 if __name__ == "__main__":

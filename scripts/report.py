@@ -1,4 +1,9 @@
-"""Collect evaluation JSON files into one markdown table (and print it)."""
+"""Collect evaluation JSON files into one markdown table (and print it).
+
+Reports of the same system from several training seeds (as written by
+``scripts/seed_grid.py``) are summarised as mean ± sample standard deviation.
+"""
+import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -9,8 +14,60 @@ TARGETS = ("de", "es", "nl")
 
 
 def load_reports(paths: List[Path]) -> List[Dict]:
-    """The evaluation reports that exist, in the order given."""
-    return [srsly.read_json(p) for p in paths if p.exists()]
+    """The evaluation reports that exist, in the order given; a directory
+    stands for the ``.json`` reports in it, sorted by name."""
+    files: List[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.json")) if path.is_dir() else [path] if path.exists() else [])
+    return [srsly.read_json(f) for f in files]
+
+
+def group_by_system(reports: List[Dict]) -> Dict[str, List[Dict]]:
+    """Reports per system, in order of first appearance; a system may not
+    have two reports of the same seed."""
+    groups: Dict[str, List[Dict]] = {}
+    for report in reports:
+        groups.setdefault(report["system"], []).append(report)
+    for system, members in groups.items():
+        seeds = [m.get("protocol", {}).get("seed") for m in members]
+        if len(members) > 1 and len(set(seeds)) != len(seeds):
+            raise ValueError(f"{system}: several reports of the same seed ({seeds})")
+    return groups
+
+
+def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
+    """Mean ± sample std over seeds per system and test set (and of the
+    target-language average); with ``baseline``, the difference of means."""
+    groups = group_by_system(reports)
+    sets: List[str] = []
+    for report in reports:
+        sets.extend(s for s in report["results"] if s not in sets)
+    targets = [s for s in sets if s in TARGETS]
+    header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    means = {}
+    for system, members in groups.items():
+        rows = [f1_row(m, sets, targets) for m in members]
+        columns = list(zip(*rows))
+        means[system] = [None if None in col else statistics.mean(col) for col in columns]
+        cells = [_mean_std(col) for col in columns]
+        seeds = ",".join(str(m.get("protocol", {}).get("seed")) for m in members)
+        lines.append("| " + " | ".join([system, seeds] + cells) + " |")
+    if baseline in means:
+        for system, row in means.items():
+            if system == baseline:
+                continue
+            diffs = [None if a is None or b is None else a - b for a, b in zip(row, means[baseline])]
+            lines.append("| " + " | ".join([f"{system} − {baseline}", ""] + [_cell(v, signed=True) for v in diffs]) + " |")
+    return "\n".join(lines)
+
+
+def _mean_std(values) -> str:
+    if None in values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[float]]:
@@ -72,8 +129,11 @@ def main(
     found = load_reports(reports)
     if not found:
         raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
-    table = results_table(found, baseline)
-    text = f"# {title}\n\n{protocol}\n\n{table}\n\n## Per entity type\n\n{per_type_table(found)}\n"
+    several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
+    table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
+    text = f"# {title}\n\n{protocol}\n\n{table}\n"
+    if not several_seeds:
+        text += f"\n## Per entity type\n\n{per_type_table(found)}\n"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf8")
     print(f"\n{protocol}\n\n{table}\n")

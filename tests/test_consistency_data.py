@@ -9,7 +9,7 @@ from spacy.training import Example
 from conner.batching import DROPOUT_TWIN, configure_consistency_batcher
 from conner.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.groups import find_consistency_groups
-from conner.pairs import create_conjugate_pairs_reader
+from conner.pairs import create_conjugate_pairs_reader, load_pairs
 from spacy.util import minibatch
 
 
@@ -63,6 +63,25 @@ def test_pairs_reader_cycles_with_seeded_shuffle(tmp_path):
     target, translation = next(reader(nlp.vocab))
     assert not target.reference.has_annotation("ENT_IOB")  # no labels on the unlabeled side
     assert create_conjugate_pairs_reader(None) is not None and list(create_conjugate_pairs_reader(None)(nlp.vocab)) == []
+
+
+def test_pairs_reader_pools_a_directory_with_ids_scoped_per_file(tmp_path):
+    nlp = spacy.blank("xx")
+    (tmp_path / "pool" / "more").mkdir(parents=True)
+    # Both files use the ids p0, p1: pooled, they are still four distinct pairs.
+    write_pairs(tmp_path / "pool" / "de.spacy", nlp.vocab, n=2)
+    write_pairs(tmp_path / "pool" / "more" / "es.spacy", nlp.vocab, n=2)
+    (tmp_path / "pool" / "notes.txt").write_text("not a DocBin")
+    pairs = load_pairs(tmp_path / "pool", nlp.vocab)
+    assert len(pairs) == 4
+    assert all(t._.conjugate_id == tr._.conjugate_id for t, tr in pairs)
+    reader = create_conjugate_pairs_reader(tmp_path / "pool", shuffle=False)
+    assert len(list(itertools.islice(reader(nlp.vocab), 8))) == 8
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="without .spacy files"):
+        load_pairs(tmp_path / "empty", nlp.vocab)
+    with pytest.raises(FileNotFoundError, match="missing"):
+        load_pairs(tmp_path / "missing.spacy", nlp.vocab)
 
 
 @pytest.mark.parametrize(

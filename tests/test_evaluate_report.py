@@ -44,3 +44,39 @@ def test_report_table_averages_targets_and_shows_differences():
     partial = {"system": "only-de", "results": {"de": {"f": 0.4}}}
     # A system missing a target language gets no average.
     assert report.results_table([vanilla, partial]).splitlines()[3] == "| only-de | 40.00 |  |  |  |  |"
+
+
+def seed_report(system, seed, de, es, nl):
+    return {"system": system, "protocol": {"seed": seed}, "results": {"de": {"f": de}, "es": {"f": es}, "nl": {"f": nl}}}
+
+
+def test_seeds_table_gives_mean_and_sample_std_and_difference_of_means():
+    reports = [
+        seed_report("vanilla", 0, 0.50, 0.60, 0.70),
+        seed_report("vanilla", 1, 0.52, 0.62, 0.72),
+        seed_report("conner", 0, 0.55, 0.60, 0.70),
+        seed_report("conner", 1, 0.59, 0.66, 0.74),
+    ]
+    table = report.seeds_table(reports, baseline="vanilla").splitlines()
+    assert table[0] == "| system | seeds | de | es | nl | avg de/es/nl |"
+    # mean of 50 and 52 = 51, sample std = sqrt(2) = 1.41; average column: 60 and 62.
+    assert table[2] == "| vanilla | 0,1 | 51.00 ± 1.41 | 61.00 ± 1.41 | 71.00 ± 1.41 | 61.00 ± 1.41 |"
+    assert table[3] == "| conner | 0,1 | 57.00 ± 2.83 | 63.00 ± 4.24 | 72.00 ± 2.83 | 64.00 ± 3.30 |"
+    assert table[4] == "| conner − vanilla |  | +6.00 | +2.00 | +1.00 | +3.00 |"
+
+
+def test_seed_reports_of_one_system_must_have_distinct_seeds():
+    import pytest
+
+    with pytest.raises(ValueError, match="same seed"):
+        report.group_by_system([seed_report("a", 0, 0.1, 0.1, 0.1), seed_report("a", 0, 0.2, 0.2, 0.2)])
+
+
+def test_load_reports_reads_a_directory_of_seed_reports(tmp_path):
+    import srsly
+
+    for seed in (1, 0):
+        srsly.write_json(tmp_path / f"vanilla-seed{seed}.json", seed_report("vanilla", seed, 0.5, 0.6, 0.7))
+    (tmp_path / "notes.md").write_text("not a report")
+    found = report.load_reports([tmp_path, tmp_path / "missing.json"])
+    assert [r["protocol"]["seed"] for r in found] == [0, 1]

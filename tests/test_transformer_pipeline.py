@@ -88,6 +88,22 @@ def test_long_document_is_tagged_in_full(tiny_encoder):
     assert len(tagged) == 2000 and all(t.ent_iob_ in ("B", "I", "O") for t in tagged)
 
 
+def test_words_without_sub_words_are_tagged_and_trained_on(tiny_encoder):
+    # The XLM-R tokenizer maps a zero-width space or a byte-order mark to no
+    # piece at all; such tokens occur in real unlabeled text.
+    nlp, examples = build_nlp(tiny_encoder)
+    words = ["Frau", "\u200b", "Merkel", "\ufeff", "besuchte", "Paris", "."]
+    tagged = nlp(Doc(nlp.vocab, words=words))
+    assert len(tagged) == len(words)
+    target = Doc(nlp.vocab, words=words)
+    translation = Doc(nlp.vocab, words=["Mrs", "Merkel", "\u200b", "visited", "Paris"])
+    set_conjugate_spans(target, "z", "target", [[0, 2, 3], [1, 5, 6]])
+    set_conjugate_spans(translation, "z", "translation", [[0, 1, 2], [1, 4, 5]])
+    batch = list(examples) + add_twins(list(examples)) + [unannotated_example(target), unannotated_example(translation)]
+    losses = update_and_apply(nlp, batch, drop=0.1)
+    assert numpy.isfinite(losses["conner"]) and losses["conner_trans"] > 0
+
+
 def test_consistency_gradients_reach_the_transformer(tiny_encoder):
     nlp, examples = build_nlp(tiny_encoder, {"components.conner.nll_weight": 0.0})
     before = encoder_weight(nlp)

@@ -21,8 +21,9 @@ def create_conjugate_pairs_reader(
     """Stream (target, translation) Examples from a DocBin of conjugate pairs.
 
     path (Optional[Path]): a DocBin holding both sides of each pair (roles
-        "target" and "translation", linked by ``doc._.conjugate_id``). None
-        gives an empty stream (vanilla training).
+        "target" and "translation", linked by ``doc._.conjugate_id``), or a
+        directory of such DocBins, pooled (e.g. one file per target
+        language). None gives an empty stream (vanilla training).
     seed (int): shuffling seed; each pass over the file is reshuffled.
     shuffle (bool): shuffle the pairs.
     RETURNS (Callable[[Vocab], Iterator[Pair]]): an endless stream, cycled
@@ -47,14 +48,29 @@ def create_conjugate_pairs_reader(
     return stream
 
 
+def pair_files(path: Path) -> List[Path]:
+    """``path`` itself, or the ``.spacy`` files under a directory, sorted."""
+    if not path.exists():
+        raise FileNotFoundError(f"conjugate pairs not found: {path}")
+    if path.is_dir():
+        files = sorted(path.rglob("*.spacy"))
+        if not files:
+            raise ValueError(f"{path} is a directory without .spacy files")
+        return files
+    return [path]
+
+
 def load_pairs(path: Path, vocab: Vocab) -> List[Tuple[Doc, Doc]]:
-    """(target, translation) Docs of ``path`` that share at least one span key."""
-    sides: Dict[str, Dict[str, Doc]] = {}
-    for doc in DocBin(store_user_data=True).from_disk(path).get_docs(vocab):
-        pair_id, role = doc._.get(CONJUGATE_ID), doc._.get(CONJUGATE_ROLE)
-        if pair_id is None or role is None:
-            raise ValueError(f"{path}: a doc without conjugate_id/conjugate_role: {doc.text[:60]!r}")
-        sides.setdefault(pair_id, {})[role] = doc
+    """(target, translation) Docs of ``path`` (a file or a directory of files)
+    that share at least one span key. Pair ids are scoped to their file, so
+    files made independently can be pooled."""
+    sides: Dict[Tuple[Path, str], Dict[str, Doc]] = {}
+    for file in pair_files(path):
+        for doc in DocBin(store_user_data=True).from_disk(file).get_docs(vocab):
+            pair_id, role = doc._.get(CONJUGATE_ID), doc._.get(CONJUGATE_ROLE)
+            if pair_id is None or role is None:
+                raise ValueError(f"{file}: a doc without conjugate_id/conjugate_role: {doc.text[:60]!r}")
+            sides.setdefault((file, pair_id), {})[role] = doc
     pairs = []
     for pair_id, docs in sides.items():
         if "target" in docs and "translation" in docs:

@@ -1,0 +1,50 @@
+"""The multi-seed grid: system specs, protocol matching, reuse of finished runs."""
+from pathlib import Path
+
+import pytest
+import srsly
+import typer
+
+from seed_grid import expected_protocol, find_reusable, parse_systems, train_command
+
+SETTINGS = dict(train="corpus/en_train.spacy", dev="corpus/en_dev_sample.spacy", encoder="encoders/e5-small",
+                max_steps=300, eval_frequency=100, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)
+
+
+def test_systems_are_vanilla_or_conner_on_pairs():
+    assert parse_systems(["vanilla=", "conner=corpus/pairs/google"]) == [("vanilla", None), ("conner", "corpus/pairs/google")]
+    with pytest.raises(typer.BadParameter):
+        parse_systems(["no-equals-sign"])
+    with pytest.raises(typer.BadParameter):
+        parse_systems(["a=", "a=x"])
+
+
+def test_train_command_switches_consistency_off_for_vanilla_only():
+    vanilla = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, None)
+    conner = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, "corpus/pairs/google")
+    assert vanilla[vanilla.index("--consistency.alpha") + 1] == "0" and "--paths.pairs" not in vanilla
+    assert conner[conner.index("--paths.pairs") + 1] == "corpus/pairs/google"
+    assert conner[conner.index("--consistency.beta") + 1] == "0.5"
+    assert conner[conner.index("--system.seed") + 1] == "1"
+
+
+def test_only_a_report_with_the_same_protocol_is_reused(tmp_path):
+    protocol = expected_protocol(SETTINGS, 0, "corpus/pairs/es-apertium")
+    recorded = {**protocol, "pairs_per_batch": 4}
+    srsly.write_json(tmp_path / "other-steps.json", {"system": "conner", "protocol": {**recorded, "max_steps": 600},
+                                                     "results": {"de": {}, "es": {}, "nl": {}}})
+    srsly.write_json(tmp_path / "other-seed.json", {"system": "conner", "protocol": {**recorded, "seed": 1},
+                                                    "results": {"de": {}, "es": {}, "nl": {}}})
+    assert find_reusable(tmp_path, "conner", protocol, ["de", "es", "nl"]) is None
+    srsly.write_json(tmp_path / "match.json", {"system": "conner", "protocol": recorded,
+                                               "results": {"de": {}, "es": {}, "nl": {}, "en": {}}})
+    assert find_reusable(tmp_path, "conner", protocol, ["de", "es", "nl"]) == tmp_path / "match.json"
+    assert find_reusable(tmp_path, "vanilla", protocol, ["de"]) is None
+    # A report lacking a test set does not stand in for a full evaluation.
+    assert find_reusable(tmp_path, "conner", protocol, ["de", "fr"]) is None
+
+
+def test_vanilla_protocol_ignores_the_pairs_batch_size():
+    protocol = expected_protocol(SETTINGS, 2, None)
+    assert protocol["alpha"] == protocol["beta"] == 0.0 and protocol["pairs"] is None
+    assert "pairs_per_batch" not in protocol
