@@ -89,12 +89,16 @@ def test_long_document_is_tagged_in_full(tiny_encoder):
 
 
 def test_words_without_sub_words_are_tagged_and_trained_on(tiny_encoder):
-    # The XLM-R tokenizer maps a zero-width space or a byte-order mark to no
-    # piece at all; such tokens occur in real unlabeled text.
+    # The XLM-R tokenizer maps a zero-width space, a byte-order mark or a
+    # whitespace token to no piece at all; apertium's output tokenized by
+    # spaCy held 2,175 whitespace tokens (double spaces).
     nlp, examples = build_nlp(tiny_encoder)
     words = ["Frau", "\u200b", "Merkel", "\ufeff", "besuchte", "Paris", "."]
     tagged = nlp(Doc(nlp.vocab, words=words))
     assert len(tagged) == len(words)
+    # spaCy keeps extra spaces as whitespace tokens, which also have no piece.
+    spaced = nlp("Frau  Merkel besuchte   Paris.")
+    assert any(t.is_space for t in spaced) and all(t.ent_iob_ in ("B", "I", "O") for t in spaced)
     target = Doc(nlp.vocab, words=words)
     translation = Doc(nlp.vocab, words=["Mrs", "Merkel", "\u200b", "visited", "Paris"])
     set_conjugate_spans(target, "z", "target", [[0, 2, 3], [1, 5, 6]])
