@@ -37,37 +37,51 @@ def group_by_system(reports: List[Dict]) -> Dict[str, List[Dict]]:
 
 def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     """Mean ± sample std over seeds per system and test set (and of the
-    target-language average); with ``baseline``, the difference of means."""
+    target-language average), the baseline first. With ``baseline``, a row
+    of differences per system: paired by seed (mean ± std of the per-seed
+    differences) where both systems ran the same seeds, else of the means."""
     groups = group_by_system(reports)
+    if baseline in groups:
+        groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
     sets: List[str] = []
     for report in reports:
         sets.extend(s for s in report["results"] if s not in sets)
     targets = [s for s in sets if s in TARGETS]
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    means = {}
+    by_seed = {}
     for system, members in groups.items():
         rows = [f1_row(m, sets, targets) for m in members]
-        columns = list(zip(*rows))
-        means[system] = [None if None in col else statistics.mean(col) for col in columns]
-        cells = [_mean_std(col) for col in columns]
-        seeds = ",".join(str(m.get("protocol", {}).get("seed")) for m in members)
-        lines.append("| " + " | ".join([system, seeds] + cells) + " |")
-    if baseline in means:
-        for system, row in means.items():
+        by_seed[system] = {m.get("protocol", {}).get("seed"): row for m, row in zip(members, rows)}
+        seeds = ",".join(str(seed) for seed in by_seed[system])
+        lines.append("| " + " | ".join([system, seeds] + [_mean_std(col) for col in zip(*rows)]) + " |")
+    if baseline in by_seed:
+        base = by_seed[baseline]
+        for system, rows in by_seed.items():
             if system == baseline:
                 continue
-            diffs = [None if a is None or b is None else a - b for a, b in zip(row, means[baseline])]
-            lines.append("| " + " | ".join([f"{system} − {baseline}", ""] + [_cell(v, signed=True) for v in diffs]) + " |")
+            if set(rows) == set(base):
+                diffs = [[None if a is None or b is None else a - b for a, b in zip(rows[seed], base[seed])] for seed in rows]
+                cells = [_mean_std(col, signed=True) for col in zip(*diffs)]
+                label = f"{system} − {baseline} (paired by seed)"
+            else:
+                means = [_mean(col) for col in zip(*rows.values())]
+                base_means = [_mean(col) for col in zip(*base.values())]
+                cells = [_cell(None if a is None or b is None else a - b, signed=True) for a, b in zip(means, base_means)]
+                label = f"{system} − {baseline} (means)"
+            lines.append("| " + " | ".join([label, ""] + cells) + " |")
     return "\n".join(lines)
 
 
-def _mean_std(values) -> str:
+def _mean(values) -> Optional[float]:
+    return None if None in values else statistics.mean(values)
+
+
+def _mean_std(values, signed: bool = False) -> str:
     if None in values:
         return ""
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+    mean = f"{statistics.mean(values):+.2f}" if signed else f"{statistics.mean(values):.2f}"
+    return mean if len(values) == 1 else f"{mean} ± {statistics.stdev(values):.2f}"
 
 
 def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[float]]:

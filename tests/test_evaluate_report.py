@@ -62,7 +62,13 @@ def test_seeds_table_gives_mean_and_sample_std_and_difference_of_means():
     # mean of 50 and 52 = 51, sample std = sqrt(2) = 1.41; average column: 60 and 62.
     assert table[2] == "| vanilla | 0,1 | 51.00 ± 1.41 | 61.00 ± 1.41 | 71.00 ± 1.41 | 61.00 ± 1.41 |"
     assert table[3] == "| conner | 0,1 | 57.00 ± 2.83 | 63.00 ± 4.24 | 72.00 ± 2.83 | 64.00 ± 3.30 |"
-    assert table[4] == "| conner − vanilla |  | +6.00 | +2.00 | +1.00 | +3.00 |"
+    # Paired by seed: de differences +5 and +7, es 0 and +4, nl 0 and +2,
+    # average +1.67 and +4.33.
+    assert table[4] == "| conner − vanilla (paired by seed) |  | +6.00 ± 1.41 | +2.00 ± 2.83 | +1.00 ± 1.41 | +3.00 ± 1.89 |"
+    unpaired = report.seeds_table(reports[2:] + reports[:1] + [seed_report("vanilla", 5, 0.52, 0.62, 0.72)], baseline="vanilla")
+    lines = unpaired.splitlines()
+    assert lines[2].startswith("| vanilla | 0,5 |")  # the baseline comes first
+    assert lines[4] == "| conner − vanilla (means) |  | +6.00 | +2.00 | +1.00 | +3.00 |"
 
 
 def test_seed_reports_of_one_system_must_have_distinct_seeds():
