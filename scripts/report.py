@@ -46,6 +46,8 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     sets: List[str] = []
     for report in reports:
         sets.extend(s for s in report["results"] if s not in sets)
+    # A test set that no system has for every seed would be an empty column.
+    sets = [s for s in sets if any(all(s in m["results"] for m in members) for members in groups.values())]
     targets = [s for s in sets if s in TARGETS]
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -69,6 +69,9 @@ def test_seeds_table_gives_mean_and_sample_std_and_difference_of_means():
     lines = unpaired.splitlines()
     assert lines[2].startswith("| vanilla | 0,5 |")  # the baseline comes first
     assert lines[4] == "| conner − vanilla (means) |  | +6.00 | +2.00 | +1.00 | +3.00 |"
+    # English scored for one seed only: no column of blanks.
+    reports[0]["results"]["en"] = {"f": 0.9}
+    assert "| en |" not in report.seeds_table(reports, baseline="vanilla").splitlines()[0]
 
 
 def test_seed_reports_of_one_system_must_have_distinct_seeds():
