@@ -43,11 +43,8 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     groups = group_by_system(reports)
     if baseline in groups:
         groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
-    sets: List[str] = []
-    for report in reports:
-        sets.extend(s for s in report["results"] if s not in sets)
     # A test set that no system has for every seed would be an empty column.
-    sets = [s for s in sets if any(all(s in m["results"] for m in members) for members in groups.values())]
+    sets = [s for s in test_sets(reports) if any(all(s in m["results"] for m in members) for members in groups.values())]
     targets = [s for s in sets if s in TARGETS]
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -86,6 +83,14 @@ def _mean_std(values, signed: bool = False) -> str:
     return mean if len(values) == 1 else f"{mean} ± {statistics.stdev(values):.2f}"
 
 
+def test_sets(reports: List[Dict]) -> List[str]:
+    """The test sets of all reports, in order of first appearance."""
+    sets: List[str] = []
+    for report in reports:
+        sets.extend(s for s in report["results"] if s not in sets)
+    return sets
+
+
 def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[float]]:
     """F1 (in %) per test set, then the target-language average (None if missing)."""
     res = report["results"]
@@ -99,9 +104,7 @@ def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[f
 def results_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     """One row per system: F1 per test set and the target-language average;
     with ``baseline``, a row of differences to it under each other system."""
-    sets: List[str] = []
-    for report in reports:
-        sets.extend(s for s in report["results"] if s not in sets)
+    sets = test_sets(reports)
     targets = [s for s in sets if s in TARGETS]
     header = ["system"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Tuple
 import srsly
 import typer
 
+from evaluate import parse_test_sets
+
 SCRIPTS = Path(__file__).parent
 
 
@@ -114,7 +116,7 @@ def main(
     seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
     settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
                     pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)
-    test_names = [t.partition("=")[0] for t in test]
+    test_names = [name for name, _ in parse_test_sets(test)]
     reports_dir.mkdir(parents=True, exist_ok=True)
     runs = [(seed, name, pairs) for seed in seed_list for name, pairs in systems]
     for i, (seed, name, pairs) in enumerate(runs, 1):

@@ -1,7 +1,8 @@
 """First-sub-word pooling that also works for words without sub-words.
 
-A spaCy token can align to no transformer piece at all (a soft hyphen, a
-zero-width or control character that the tokenizer normalises away).
+A spaCy token can align to no transformer piece at all: a whitespace token
+(spaCy keeps extra spaces as tokens), a zero-width space or a byte-order
+mark, which the XLM-R tokenizer normalises away.
 Thinc's ``reduce_first`` raises on such tokens, which would crash training
 on real unlabeled text and tagging at inference; these tokens get a zero
 vector instead (the emission layer's bias still scores them).
