@@ -1,7 +1,16 @@
 """Train and evaluate several systems over several seeds, resumably.
 
 One ``spacy train`` per (system, seed), in its own process, then
-``scripts/evaluate.py`` on the test sets. A finished (system, seed) has a
+``scripts/evaluate.py`` on the test sets. Systems come from ``--system
+NAME=PAIRS`` or from a grid file (``--grid``, YAML): one entry per system,
+mapping spaCy config overrides to values, e.g.::
+
+    conner-learned:
+      paths.pairs: corpus/pairs/google
+      components.conner.transitions: learned
+
+An entry with ``paths.pairs`` is ConNER, one without is vanilla (alpha =
+beta = 0 unless the entry sets them). A finished (system, seed) has a
 report at ``REPORTS_DIR/SYSTEM-seedN.json`` and is never redone, so a grid
 that was interrupted picks up where it stopped; a trained model without a
 report is only evaluated. With ``--reuse DIR``, an existing report of the
@@ -17,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import srsly
 import typer
@@ -27,38 +36,91 @@ from evaluate import parse_test_sets
 SCRIPTS = Path(__file__).parent
 
 
-def parse_systems(specs: List[str]) -> List[Tuple[str, Optional[str]]]:
+class System(NamedTuple):
+    """A system of the grid: its name, its pairs (None: vanilla) and any
+    further config overrides (dotted spaCy config keys)."""
+
+    name: str
+    pairs: Optional[str]
+    overrides: Dict[str, Any] = {}
+
+
+def parse_systems(specs: List[str]) -> List[System]:
     """``NAME=PAIRS`` (ConNER on those pairs) or ``NAME=`` (vanilla)."""
     systems = []
     for spec in specs:
         name, sep, pairs = spec.partition("=")
         if not sep or not name:
             raise typer.BadParameter(f"Expected NAME=PAIRS or NAME=, got {spec!r}")
-        systems.append((name, pairs or None))
-    if len({name for name, _ in systems}) != len(systems):
+        systems.append(System(name, pairs or None))
+    return _unique(systems)
+
+
+def read_grid(path: Path) -> List[System]:
+    """The systems of a grid file: ``NAME: {config.key: value, ...}``."""
+    entries = srsly.read_yaml(path)
+    if not isinstance(entries, dict) or not entries:
+        raise typer.BadParameter(f"{path}: expected a mapping of system names to config overrides")
+    systems = []
+    for name, overrides in entries.items():
+        overrides = dict(overrides or {})
+        if any(key.startswith("--") for key in overrides):
+            raise typer.BadParameter(f"{path}: {name}: write config keys without '--'")
+        pairs = overrides.pop("paths.pairs", None)
+        systems.append(System(str(name), pairs, overrides))
+    return _unique(systems)
+
+
+def _unique(systems: List[System]) -> List[System]:
+    if len({s.name for s in systems}) != len(systems):
         raise typer.BadParameter("system names must differ")
     return systems
 
 
-def expected_protocol(settings: Dict, seed: int, pairs: Optional[str]) -> Dict:
+def config_overrides(settings: Dict, seed: int, system: System) -> Dict[str, Any]:
+    """Every config override of one training run: the grid's shared settings,
+    then the system's own (which win)."""
+    conner = system.pairs is not None
+    overrides: Dict[str, Any] = {
+        "paths.train": settings["train"],
+        "paths.dev": settings["dev"],
+        "paths.encoder": settings["encoder"],
+        "training.max_steps": settings["max_steps"],
+        "training.eval_frequency": settings["eval_frequency"],
+        "training.batcher.pairs_per_batch": settings["pairs_per_batch"],
+        "system.seed": seed,
+        "consistency.alpha": settings["alpha"] if conner else 0,
+        "consistency.beta": settings["beta"] if conner else 0,
+    }
+    if conner:
+        overrides["paths.pairs"] = system.pairs
+    overrides.update(system.overrides)
+    return overrides
+
+
+def expected_protocol(settings: Dict, seed: int, system: System) -> Dict:
     """The protocol fields that ``evaluate.training_protocol`` will record."""
-    conner = pairs is not None
+    overrides = config_overrides(settings, seed, system)
+    conner = system.pairs is not None
     return {
         "seed": seed,
-        "max_steps": settings["max_steps"],
-        "alpha": settings["alpha"] if conner else 0.0,
-        "beta": settings["beta"] if conner else 0.0,
+        "max_steps": overrides["training.max_steps"],
+        "alpha": float(overrides["consistency.alpha"]),
+        "beta": float(overrides["consistency.beta"]),
         "train": settings["train"],
         "dev": settings["dev"],
-        "pairs": pairs,
+        "pairs": system.pairs,
         "encoder": settings["encoder"],
         # Only ConNER draws pairs, so the batch size of pairs only binds it.
-        **({"pairs_per_batch": settings["pairs_per_batch"]} if conner else {}),
+        **({"pairs_per_batch": overrides["training.batcher.pairs_per_batch"]} if conner else {}),
     }
 
 
-def find_reusable(reuse_dir: Optional[Path], system: str, protocol: Dict, tests: List[str]) -> Optional[Path]:
-    """A report under ``reuse_dir`` of ``system`` trained with ``protocol`` on all ``tests``."""
+def find_reusable(
+    reuse_dir: Optional[Path], system: str, protocol: Dict, tests: List[str], overrides: Optional[Dict] = None
+) -> Optional[Path]:
+    """A report under ``reuse_dir`` of ``system`` trained with ``protocol`` (and
+    the same extra ``overrides``) on all ``tests``."""
     if reuse_dir is None or not reuse_dir.is_dir():
         return None
     for path in sorted(reuse_dir.glob("*.json")):
@@ -70,34 +132,29 @@ def find_reusable(reuse_dir: Optional[Path], system: str, protocol: Dict, tests:
         if (
             report.get("system") == system
             and all(recorded.get(k) == v for k, v in protocol.items())
+            and report.get("overrides", {}) == (overrides or {})
             and all(t in report.get("results", {}) for t in tests)
         ):
             return path
     return None
 
 
-def train_command(config: Path, output: Path, settings: Dict, seed: int, pairs: Optional[str]) -> List[str]:
+def train_command(config: Path, output: Path, settings: Dict, seed: int, system: System) -> List[str]:
+    """The ``spacy train`` command line of one (system, seed)."""
     cmd = [
         sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
-        "--paths.loss_log", str(output / "losses.jsonl"),
-        "--paths.train", settings["train"], "--paths.dev", settings["dev"],
-        "--paths.encoder", settings["encoder"],
-        "--training.max_steps", str(settings["max_steps"]),
-        "--training.eval_frequency", str(settings["eval_frequency"]),
-        "--training.batcher.pairs_per_batch", str(settings["pairs_per_batch"]),
-        "--system.seed", str(seed), "--gpu-id", str(settings["gpu_id"]),
+        "--paths.loss_log", str(output / "losses.jsonl"), "--gpu-id", str(settings["gpu_id"]),
     ]
-    if pairs is None:
-        cmd += ["--consistency.alpha", "0", "--consistency.beta", "0"]
-    else:
-        cmd += ["--paths.pairs", pairs, "--consistency.alpha", str(settings["alpha"]), "--consistency.beta", str(settings["beta"])]
+    for key, value in config_overrides(settings, seed, system).items():
+        cmd += [f"--{key}", str(value)]
     return cmd
 
 
 def main(
     config: Path = typer.Argument(..., exists=True, dir_okay=False),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
-    system: List[str] = typer.Option(..., help="NAME=PAIRS for ConNER, NAME= for vanilla; repeatable"),
+    system: List[str] = typer.Option([], help="NAME=PAIRS for ConNER, NAME= for vanilla; repeatable"),
+    grid: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="YAML grid file: NAME -> config overrides"),
     test: List[str] = typer.Option(..., help="NAME=PATH.spacy test set; repeatable"),
     train: str = typer.Option(..., help="Labeled training DocBin"),
     dev: str = typer.Option(..., help="Dev DocBin for model selection"),
@@ -112,20 +169,25 @@ def main(
     training_dir: Path = typer.Option(Path("training/seeds")),
     reports_dir: Path = typer.Option(Path("reports/seeds")),
 ) -> None:
-    systems = parse_systems(system)
+    systems = parse_systems(system) + (read_grid(grid) if grid else [])
+    if not systems:
+        raise typer.BadParameter("give --system or --grid")
+    _unique(systems)
     seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
     settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
                     pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)
     test_names = [name for name, _ in parse_test_sets(test)]
     reports_dir.mkdir(parents=True, exist_ok=True)
-    runs = [(seed, name, pairs) for seed in seed_list for name, pairs in systems]
-    for i, (seed, name, pairs) in enumerate(runs, 1):
+    runs = [(seed, s) for seed in seed_list for s in systems]
+    started = time.perf_counter()
+    for i, (seed, sys_) in enumerate(runs, 1):
+        name = sys_.name
         label = f"[{i}/{len(runs)}] {name} seed {seed}"
         report_path = reports_dir / f"{name}-seed{seed}.json"
         if report_path.exists():
             print(f"{label}: done before ({report_path})", flush=True)
             continue
-        reusable = find_reusable(reuse, name, expected_protocol(settings, seed, pairs), test_names)
+        reusable = find_reusable(reuse, name, expected_protocol(settings, seed, sys_), test_names, sys_.overrides)
         if reusable is not None:
             shutil.copy2(reusable, report_path)
             print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
@@ -135,7 +197,7 @@ def main(
         if not (output / "model-best").exists():
             print(f"{label}: training -> {output}", flush=True)
             start = time.perf_counter()
-            subprocess.run(train_command(config, output, settings, seed, pairs), check=True)
+            subprocess.run(train_command(config, output, settings, seed, sys_), check=True)
             train_seconds = round(time.perf_counter() - start, 1)
         print(f"{label}: evaluating", flush=True)
         partial = report_path.with_suffix(".partial")
@@ -146,6 +208,7 @@ def main(
         )
         report = srsly.read_json(partial)
         report["train_seconds"] = train_seconds
+        report["overrides"] = sys_.overrides
         srsly.write_json(partial, report)
         partial.replace(report_path)  # the report appears only once it is complete
         scores = ", ".join(f"{k} {100 * v['f']:.2f}" for k, v in report["results"].items())
