@@ -6,7 +6,7 @@ conlleval-compatible micro P/R/F1 and per-type scores.
 """
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import spacy
 import srsly
@@ -15,6 +15,8 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
+
+from conner.diagnostics import pair_span_diagnostics, sample_pairs
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -63,6 +65,9 @@ def training_protocol(nlp: Language) -> Dict:
         "dev": config.get("paths", {}).get("dev"),
         "pairs": config.get("paths", {}).get("pairs"),
         "encoder": config.get("paths", {}).get("encoder"),
+        "transitions": conner.get("transitions", "constrained"),
+        "token_distribution": conner.get("token_distribution"),
+        "freeze_embeddings": config.get("initialize", {}).get("after_init", {}).get("freeze"),
     }
 
 
@@ -84,6 +89,8 @@ def main(
     system: str = typer.Option("", help="Name shown in the report (defaults to the model path)"),
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
+    pairs: Optional[Path] = typer.Option(None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"),
+    pairs_sample: int = typer.Option(300, help="Pairs in that fixed sample"),
 ) -> None:
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
@@ -98,6 +105,13 @@ def main(
         print(f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)")
     output.parent.mkdir(parents=True, exist_ok=True)
     report = {"system": system or str(model), "model": str(model), "protocol": training_protocol(nlp), "results": results}
+    if pairs is not None and "conner" in nlp.pipe_names:
+        report["spans"] = pair_span_diagnostics(nlp, sample_pairs(pairs, nlp.vocab, pairs_sample))
+        report["spans"]["pairs"] = str(pairs)
+        for source, stats in report["spans"].items():
+            if isinstance(stats, dict) and stats.get("spans"):
+                print(f"{system or model} spans ({source}): P(illegal) {stats['illegal_target']:.3f}/"
+                      f"{stats['illegal_translation']:.3f}, agree {stats['argmax_agree']:.3f}")
     srsly.write_json(output, report)
 
 

@@ -11,6 +11,14 @@ import srsly
 import typer
 
 TARGETS = ("de", "es", "nl")
+# Target-language dev sets: settings are chosen on these, never on a test set.
+DEV_TARGETS = ("es_dev", "nl_dev")
+
+
+def target_columns(sets: List[str]) -> List[str]:
+    """The sets averaged in the "avg" column: the target test sets, or the
+    target dev sets where a report has no test set."""
+    return [s for s in sets if s in TARGETS] or [s for s in sets if s in DEV_TARGETS]
 
 
 def load_reports(paths: List[Path]) -> List[Dict]:
@@ -45,7 +53,7 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
         groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
     # A test set that no system has for every seed would be an empty column.
     sets = [s for s in test_sets(reports) if any(all(s in m["results"] for m in members) for members in groups.values())]
-    targets = [s for s in sets if s in TARGETS]
+    targets = target_columns(sets)
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     by_seed = {}
@@ -105,7 +113,7 @@ def results_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     """One row per system: F1 per test set and the target-language average;
     with ``baseline``, a row of differences to it under each other system."""
     sets = test_sets(reports)
-    targets = [s for s in sets if s in TARGETS]
+    targets = target_columns(sets)
     header = ["system"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     base = next((r for r in reports if r["system"] == baseline), None)
@@ -138,6 +146,32 @@ def per_type_table(reports: List[Dict]) -> str:
     return "\n".join(lines)
 
 
+def spans_table(reports: List[Dict]) -> str:
+    """Span distributions on a fixed sample of conjugate pairs (reports made
+    with ``evaluate.py --pairs``): mass on "illegal" and argmax agreement
+    between target and translation, from the emission softmax and from the
+    CRF marginals. Empty if no report has them."""
+    rows = []
+    for report in reports:
+        spans = report.get("spans") or {}
+        cells = []
+        for source in ("softmax", "crf"):
+            stats = spans.get(source) or {}
+            if not stats.get("spans"):
+                cells += ["", ""]
+                continue
+            cells.append(f"{stats['illegal_target']:.2f} / {stats['illegal_translation']:.2f}")
+            cells.append(f"{stats['argmax_agree']:.2f}")
+        if any(cells):
+            seed = report.get("protocol", {}).get("seed")
+            rows.append("| " + " | ".join([report["system"], str(seed)] + cells) + " |")
+    if not rows:
+        return ""
+    header = ("| system | seed | P(illegal) softmax, target / translation | argmax agree, softmax "
+              "| P(illegal) CRF marginals | argmax agree, CRF |")
+    return "\n".join([header, "|---|---|---|---|---|---|"] + rows)
+
+
 def main(
     reports: List[Path] = typer.Argument(..., help="Evaluation JSON files (missing ones are skipped)"),
     output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
@@ -151,6 +185,9 @@ def main(
     several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
     table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
     text = f"# {title}\n\n{protocol}\n\n{table}\n"
+    spans = spans_table(found)
+    if spans:
+        text += f"\n## Span distributions on conjugate pairs\n\n{spans}\n"
     if not several_seeds:
         text += f"\n## Per entity type\n\n{per_type_table(found)}\n"
     output.parent.mkdir(parents=True, exist_ok=True)

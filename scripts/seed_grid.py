@@ -34,6 +34,7 @@ import typer
 from evaluate import parse_test_sets
 
 SCRIPTS = Path(__file__).parent
+TRAINED_MARKER = "trained.json"
 
 
 class System(NamedTuple):
@@ -166,6 +167,7 @@ def main(
     beta: float = typer.Option(0.5),
     gpu_id: int = typer.Option(-1),
     reuse: Optional[Path] = typer.Option(None, help="Directory of reports that may already hold a (system, seed)"),
+    diagnostic_pairs: Optional[Path] = typer.Option(None, help="Pairs whose span distributions every report summarises"),
     training_dir: Path = typer.Option(Path("training/seeds")),
     reports_dir: Path = typer.Option(Path("reports/seeds")),
 ) -> None:
@@ -179,10 +181,11 @@ def main(
     test_names = [name for name, _ in parse_test_sets(test)]
     reports_dir.mkdir(parents=True, exist_ok=True)
     runs = [(seed, s) for seed in seed_list for s in systems]
-    started = time.perf_counter()
+    durations: List[float] = []
     for i, (seed, sys_) in enumerate(runs, 1):
         name = sys_.name
         label = f"[{i}/{len(runs)}] {name} seed {seed}"
+        run_start = time.perf_counter()
         report_path = reports_dir / f"{name}-seed{seed}.json"
         if report_path.exists():
             print(f"{label}: done before ({report_path})", flush=True)
@@ -193,17 +196,27 @@ def main(
             print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
             continue
         output = training_dir / f"{name}-seed{seed}"
-        train_seconds = None
-        if not (output / "model-best").exists():
-            print(f"{label}: training -> {output}", flush=True)
+        done_marker = output / TRAINED_MARKER
+        if done_marker.exists():
+            train_seconds = srsly.read_json(done_marker).get("train_seconds")
+        else:
+            # spaCy writes model-best/model-last at every evaluation, so only
+            # the marker says that training ran to its end; else start over.
+            if output.exists():
+                shutil.rmtree(output)
+            remaining = len(runs) - i + 1
+            eta = f", ~{remaining * sum(durations) / len(durations) / 60:.0f} min for the {remaining} left" if durations else ""
+            print(f"{label}: training -> {output}{eta}", flush=True)
             start = time.perf_counter()
             subprocess.run(train_command(config, output, settings, seed, sys_), check=True)
             train_seconds = round(time.perf_counter() - start, 1)
+            srsly.write_json(done_marker, {"train_seconds": train_seconds})
         print(f"{label}: evaluating", flush=True)
         partial = report_path.with_suffix(".partial")
         subprocess.run(
             [sys.executable, str(SCRIPTS / "evaluate.py"), str(output / "model-best"), *test,
-             "--system", name, "--output", str(partial), "--gpu-id", str(gpu_id)],
+             "--system", name, "--output", str(partial), "--gpu-id", str(gpu_id),
+             *(["--pairs", str(diagnostic_pairs)] if diagnostic_pairs else [])],
             check=True,
         )
         report = srsly.read_json(partial)
@@ -213,6 +226,7 @@ def main(
         partial.replace(report_path)  # the report appears only once it is complete
         scores = ", ".join(f"{k} {100 * v['f']:.2f}" for k, v in report["results"].items())
         print(f"{label}: {scores}", flush=True)
+        durations.append(time.perf_counter() - run_start)
     print(json.dumps({"reports": str(reports_dir), "runs": len(runs)}))
 
 

@@ -138,3 +138,46 @@ def test_initialize_without_entities_fails_clearly():
     doc = nlp.make_doc("no entities here")
     with pytest.raises(ValueError, match="no entity labels"):
         nlp.initialize(lambda: [Example(doc, doc)])
+
+
+def test_learned_transitions_train_decode_legally_and_round_trip(tmp_path):
+    """transitions = "learned": free transitions in the likelihood, legal BIOES
+    in decoding, and the setting and the scores survive to_disk/from_disk."""
+    from conner.tags import spans_from_tags
+
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("conner", config={**CONFIG, "transitions": "learned"})
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    conner = nlp.get_pipe("conner")
+    crf = conner.model.get_ref("crf").shims[0]._model
+    assert crf.transition_mode == "learned" and not crf.constrained
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer, drop=0.1)
+    texts = [t for t, _ in DATA] + ["Tom Kitten visited New York ."]
+    paths = conner.predict([nlp.make_doc(t) for t in texts])
+    start, trans, end = conner.tagset.allowed_transitions()
+    for path in paths:
+        assert start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:]))
+    assert predictions(nlp, texts[:2]) == [[(s, e, label) for s, e, label in ents] for _, ents in DATA[:2]]
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert loaded.get_pipe("conner").transitions == "learned"
+    loaded_crf = loaded.get_pipe("conner").model.get_ref("crf").shims[0]._model
+    assert loaded_crf.transition_mode == "learned"
+    assert torch_equal(loaded_crf.transition_scores, crf.transition_scores)
+    assert predictions(loaded, texts) == predictions(nlp, texts)
+
+
+def torch_equal(a, b) -> bool:
+    return bool((a.detach() == b.detach()).all())
+
+
+@pytest.mark.parametrize(
+    "setting,value",
+    [("transitions", "free"), ("token_distribution", "argmax"), ("divergence", "js"), ("dropout_on", "both")],
+)
+def test_constructor_refuses_unknown_settings(setting, value):
+    nlp = spacy.blank("xx")
+    with pytest.raises(ValueError, match=setting):
+        nlp.add_pipe("conner", config={**CONFIG, setting: value})

@@ -48,10 +48,56 @@ def test_nll_equals_brute_force_over_legal_sequences():
     assert nll.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
 
 
-def test_viterbi_is_always_legal_even_when_emissions_favour_illegal_tags():
+def test_learned_nll_equals_brute_force_over_all_sequences():
+    """With learned transitions the partition function ranges over every tag
+    sequence, illegal BIOES ones included, with the raw trainable scores."""
+    torch.manual_seed(3)
+    tagset = TagSet.from_labels(["A", "B"])
+    crf = ConstrainedCRF(tagset, transitions="learned")
+    emissions = torch.randn(2, 3, tagset.n_tags)
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]], dtype=torch.bool)
+    gold = [[2, 2, 0], [8, 3]]  # I-A I-A O (illegal) ; S-B E-A (illegal)
+    tags = torch.tensor([gold[0], gold[1] + [0]])
+    nll = crf(emissions, mask, tags)
+    expected = []
+    for b, n in enumerate([3, 2]):
+        every = list(itertools.product(range(tagset.n_tags), repeat=n))
+        log_z = torch.logsumexp(torch.stack([sequence_score(crf, emissions[b], p) for p in every]), 0)
+        expected.append(log_z - sequence_score(crf, emissions[b], gold[b]))
+    assert nll.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
+    # The constrained likelihood of the same illegal gold is (near) infinite.
+    assert ConstrainedCRF(tagset)(emissions, mask, tags).item() > 1e3
+
+
+def test_learned_transitions_get_gradients_on_illegal_moves_too():
+    tagset = TagSet.from_labels(["A"])
+    emissions = torch.randn(1, 4, tagset.n_tags)
+    tags = torch.tensor([[1, 2, 3, 0]])
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    grads = {}
+    for mode in ("constrained", "learned"):
+        torch.manual_seed(4)
+        crf = ConstrainedCRF(tagset, transitions=mode)
+        crf(emissions, mask, tags).backward()
+        grads[mode] = crf.transition_scores.grad
+    illegal = ~torch.from_numpy(tagset.allowed_transitions()[1])
+    assert grads["constrained"][illegal].abs().max() < 1e-6
+    assert grads["learned"][illegal].abs().max() > 1e-4
+
+
+def test_unknown_transition_mode_is_refused():
+    with pytest.raises(ValueError, match="transitions"):
+        ConstrainedCRF(TagSet.from_labels(["A"]), transitions="free")
+
+
+@pytest.mark.parametrize("mode", ["constrained", "learned"])
+def test_viterbi_is_always_legal_even_when_emissions_favour_illegal_tags(mode):
     torch.manual_seed(1)
     tagset = TagSet.from_labels(["X", "Y", "Z"])
-    crf = ConstrainedCRF(tagset)
+    crf = ConstrainedCRF(tagset, transitions=mode)
+    if mode == "learned":  # transitions that learned to like illegal moves
+        with torch.no_grad():
+            crf.transition_scores += 30 * ~torch.from_numpy(tagset.allowed_transitions()[1])
     emissions = torch.randn(32, 9, tagset.n_tags) * 20
     emissions[:, :, tagset.prefix_indices("I")] += 50  # unconstrained Viterbi would pick I- everywhere
     mask = torch.ones(32, 9, dtype=torch.bool)
@@ -67,10 +113,11 @@ def test_viterbi_is_always_legal_even_when_emissions_favour_illegal_tags():
         assert covered == sum(t != "O" for t in tags)
 
 
-def test_viterbi_matches_brute_force_best_legal_path():
+@pytest.mark.parametrize("mode", ["constrained", "learned"])
+def test_viterbi_matches_brute_force_best_legal_path(mode):
     torch.manual_seed(2)
     tagset = TagSet.from_labels(["A"])
-    crf = ConstrainedCRF(tagset)
+    crf = ConstrainedCRF(tagset, transitions=mode)
     emissions = torch.randn(1, 4, tagset.n_tags) * 3
     best = max(
         (p for p in itertools.product(range(tagset.n_tags), repeat=4) if is_legal(p, tagset)),

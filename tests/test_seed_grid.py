@@ -5,14 +5,15 @@ import pytest
 import srsly
 import typer
 
-from seed_grid import expected_protocol, find_reusable, parse_systems, train_command
+from seed_grid import System, expected_protocol, find_reusable, parse_systems, read_grid, train_command
 
 SETTINGS = dict(train="corpus/en_train.spacy", dev="corpus/en_dev_sample.spacy", encoder="encoders/e5-small",
                 max_steps=300, eval_frequency=100, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)
 
 
 def test_systems_are_vanilla_or_conner_on_pairs():
-    assert parse_systems(["vanilla=", "conner=corpus/pairs/google"]) == [("vanilla", None), ("conner", "corpus/pairs/google")]
+    assert parse_systems(["vanilla=", "conner=corpus/pairs/google"]) == [
+        System("vanilla", None), System("conner", "corpus/pairs/google")]
     with pytest.raises(typer.BadParameter):
         parse_systems(["no-equals-sign"])
     with pytest.raises(typer.BadParameter):
@@ -20,8 +21,8 @@ def test_systems_are_vanilla_or_conner_on_pairs():
 
 
 def test_train_command_switches_consistency_off_for_vanilla_only():
-    vanilla = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, None)
-    conner = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, "corpus/pairs/google")
+    vanilla = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, System("v", None))
+    conner = train_command(Path("c.cfg"), Path("out"), SETTINGS, 1, System("c", "corpus/pairs/google"))
     assert vanilla[vanilla.index("--consistency.alpha") + 1] == "0" and "--paths.pairs" not in vanilla
     assert conner[conner.index("--paths.pairs") + 1] == "corpus/pairs/google"
     assert conner[conner.index("--consistency.beta") + 1] == "0.5"
@@ -29,7 +30,7 @@ def test_train_command_switches_consistency_off_for_vanilla_only():
 
 
 def test_only_a_report_with_the_same_protocol_is_reused(tmp_path):
-    protocol = expected_protocol(SETTINGS, 0, "corpus/pairs/es-apertium")
+    protocol = expected_protocol(SETTINGS, 0, System("conner", "corpus/pairs/es-apertium"))
     recorded = {**protocol, "pairs_per_batch": 4}
     srsly.write_json(tmp_path / "other-steps.json", {"system": "conner", "protocol": {**recorded, "max_steps": 600},
                                                      "results": {"de": {}, "es": {}, "nl": {}}})
@@ -45,6 +46,49 @@ def test_only_a_report_with_the_same_protocol_is_reused(tmp_path):
 
 
 def test_vanilla_protocol_ignores_the_pairs_batch_size():
-    protocol = expected_protocol(SETTINGS, 2, None)
+    protocol = expected_protocol(SETTINGS, 2, System("vanilla", None))
     assert protocol["alpha"] == protocol["beta"] == 0.0 and protocol["pairs"] is None
     assert "pairs_per_batch" not in protocol
+
+
+def test_grid_file_systems_override_the_shared_settings(tmp_path):
+    grid = tmp_path / "grid.yml"
+    grid.write_text(
+        "vanilla-learned:\n  components.conner.transitions: learned\n"
+        "conner-es16:\n  paths.pairs: corpus/pairs_es.spacy\n  training.batcher.pairs_per_batch: 16\n"
+        "  consistency.alpha: 0.125\n",
+        encoding="utf8",
+    )
+    vanilla, conner = read_grid(grid)
+    assert vanilla.pairs is None and conner.pairs == "corpus/pairs_es.spacy"
+    v_cmd = train_command(Path("c.cfg"), Path("out"), SETTINGS, 0, vanilla)
+    c_cmd = train_command(Path("c.cfg"), Path("out"), SETTINGS, 0, conner)
+    assert v_cmd[v_cmd.index("--components.conner.transitions") + 1] == "learned"
+    assert v_cmd[v_cmd.index("--consistency.beta") + 1] == "0"
+    # The system's own values win over the shared settings, each key once.
+    assert c_cmd[c_cmd.index("--training.batcher.pairs_per_batch") + 1] == "16"
+    assert c_cmd.count("--training.batcher.pairs_per_batch") == 1
+    assert c_cmd[c_cmd.index("--consistency.alpha") + 1] == "0.125"
+    assert c_cmd[c_cmd.index("--consistency.beta") + 1] == "0.5"
+    protocol = expected_protocol(SETTINGS, 0, conner)
+    assert protocol["pairs_per_batch"] == 16 and protocol["alpha"] == 0.125
+
+
+def test_grid_file_refuses_flag_style_keys_and_duplicates(tmp_path):
+    grid = tmp_path / "grid.yml"
+    grid.write_text("a:\n  --training.max_steps: 5\n", encoding="utf8")
+    with pytest.raises(typer.BadParameter, match="without '--'"):
+        read_grid(grid)
+    grid.write_text("[1, 2]\n", encoding="utf8")
+    with pytest.raises(typer.BadParameter, match="mapping"):
+        read_grid(grid)
+
+
+def test_a_report_with_other_overrides_is_not_reused(tmp_path):
+    system = System("conner", "corpus/pairs/google", {"components.conner.transitions": "learned"})
+    protocol = expected_protocol(SETTINGS, 0, system)
+    srsly.write_json(tmp_path / "r.json", {"system": "conner", "protocol": protocol, "results": {"es": {}}})
+    assert find_reusable(tmp_path, "conner", protocol, ["es"], system.overrides) is None
+    srsly.write_json(tmp_path / "r.json", {"system": "conner", "protocol": protocol, "results": {"es": {}},
+                                           "overrides": system.overrides})
+    assert find_reusable(tmp_path, "conner", protocol, ["es"], system.overrides) == tmp_path / "r.json"

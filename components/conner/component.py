@@ -12,7 +12,7 @@ from thinc.api import Config, Model, set_dropout_rate, torch2xp, xp2torch
 from thinc.types import Floats2d
 
 from .batching import DROPOUT_ON
-from .crf import pad_emissions
+from .crf import TRANSITION_MODES, pad_emissions
 from .groups import find_consistency_groups
 from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
 from .model import attach_crf
@@ -53,6 +53,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "divergence": "bi",
         "dropout_on": "labeled",
         "token_distribution": "softmax",
+        "transitions": "constrained",
         "detach_reference": False,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
@@ -73,6 +74,7 @@ def make_conner(
     divergence: str,
     dropout_on: str,
     token_distribution: str,
+    transitions: str,
     detach_reference: bool,
     scorer: Optional[Callable],
 ) -> "ConnerTagger":
@@ -88,6 +90,10 @@ def make_conner(
         (read by conner.ConsistencyBatcher.v1, which builds the batches).
     token_distribution (str): "softmax" of the emissions (paper) or exact
         "crf" marginals.
+    transitions (str): "constrained" forbids illegal BIOES moves in the CRF
+        likelihood as well as in decoding; "learned" trains free transitions
+        (the reference implementation) and enforces legal BIOES only when
+        decoding, so the emissions must tell B, I, E and S apart.
     detach_reference (bool): treat the reference side of each KL as a constant.
     scorer (Optional[Callable]): the scoring method, spaCy's entity scorer.
     """
@@ -99,6 +105,7 @@ def make_conner(
         divergence=divergence,
         dropout_on=dropout_on,
         token_distribution=token_distribution,
+        transitions=transitions,
         detach_reference=detach_reference,
         scorer=scorer,
     )
@@ -117,6 +124,7 @@ class ConnerTagger(TrainablePipe):
         divergence: str = "bi",
         dropout_on: str = "labeled",
         token_distribution: str = "softmax",
+        transitions: str = "constrained",
         detach_reference: bool = False,
         scorer: Optional[Callable] = None,
     ) -> None:
@@ -124,6 +132,8 @@ class ConnerTagger(TrainablePipe):
             raise ValueError(f"divergence must be one of {DIVERGENCE_MODES}, got {divergence!r}")
         if token_distribution not in TOKEN_SOURCES:
             raise ValueError(f"token_distribution must be one of {TOKEN_SOURCES}, got {token_distribution!r}")
+        if transitions not in TRANSITION_MODES:
+            raise ValueError(f"transitions must be one of {TRANSITION_MODES}, got {transitions!r}")
         if dropout_on not in DROPOUT_ON:
             raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
         self.vocab = vocab
@@ -134,6 +144,7 @@ class ConnerTagger(TrainablePipe):
         self.divergence = divergence
         self.dropout_on = dropout_on
         self.token_distribution = token_distribution
+        self.transitions = transitions
         self.detach_reference = detach_reference
         self.cfg: Dict = {"labels": []}
 
@@ -180,7 +191,7 @@ class ConnerTagger(TrainablePipe):
                 f"[{self.name}] found no entity labels in the training data: "
                 "check that the training DocBin has doc.ents set."
             )
-        attach_crf(self.model, self.tagset)
+        attach_crf(self.model, self.tagset, self.transitions)
         doc_sample = [eg.reference for _, eg in zip(range(10), get_examples())]
         self.model.initialize(X=doc_sample)
 
@@ -327,4 +338,4 @@ class ConnerTagger(TrainablePipe):
         # model's weights are read.
         self.cfg.update(cfg)
         if self.labels:
-            attach_crf(self.model, self.tagset)
+            attach_crf(self.model, self.tagset, self.transitions)

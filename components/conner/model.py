@@ -58,8 +58,12 @@ def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     model.get_ref("emission_scorer").initialize(X=vectors)
 
 
-def attach_crf(model: Model, tagset: TagSet) -> None:
-    """Give ``model`` a CRF over ``tagset`` (once; sizes must then agree)."""
+def attach_crf(model: Model, tagset: TagSet, transitions: str = "constrained") -> None:
+    """Give ``model`` a CRF over ``tagset`` (once; sizes must then agree).
+
+    transitions (str): "constrained" (illegal BIOES moves forbidden in the
+        likelihood too) or "learned" (free in training, legal in decoding).
+    """
     if model.has_ref("crf"):
         if model.get_dim("nO") != tagset.n_tags:
             raise ValueError(
@@ -69,6 +73,6 @@ def attach_crf(model: Model, tagset: TagSet) -> None:
     if model.has_dim("nO") and model.get_dim("nO") not in (None, tagset.n_tags):
         raise ValueError(f"nO={model.get_dim('nO')} does not fit {tagset.n_tags} BIOES tags")
     model.set_dim("nO", tagset.n_tags, force=True)
-    crf = build_crf(tagset)
+    crf = build_crf(tagset, transitions)
     model.layers.append(crf)
     model.set_ref("crf", crf)

@@ -1,0 +1,110 @@
+"""What translation consistency actually compares: span distributions on pairs.
+
+Algorithm 1 turns token distributions into a distribution over
+``{label_1..label_N, O, illegal}`` per span. When most of that mass is on
+"illegal", L_trans mostly aligns how each side splits a type over B/I/E/S,
+which decoding ignores. These numbers make that visible: they are logged at
+every evaluation (``conner.ConsoleLogger.v1``) and written into evaluation
+reports (``scripts/evaluate.py --pairs``).
+"""
+import random
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from spacy.language import Language
+from spacy.tokens import Doc
+from thinc.api import xp2torch
+
+from .crf import pad_emissions
+from .extensions import get_conjugate_spans
+from .losses import CRFParams, span_log_distribution, token_log_probs
+from .pairs import load_pairs
+from .tags import TagSet
+
+DISTRIBUTIONS = ("softmax", "crf")
+
+
+def span_agreement(dist_target: torch.Tensor, dist_translation: torch.Tensor) -> Dict[str, float]:
+    """Summaries of row-aligned log span distributions (columns: labels, O, illegal).
+
+    Returns the mean probability of "illegal" and of O on each side, how
+    often the two argmaxes agree, and how often both argmaxes are a label.
+    """
+    if dist_target.shape != dist_translation.shape:
+        raise ValueError("the two sides must have the same shape")
+    if dist_target.shape[0] == 0:
+        return {"spans": 0}
+    p_u, p_t = dist_target.exp(), dist_translation.exp()
+    arg_u, arg_t = p_u.argmax(-1), p_t.argmax(-1)
+    n_labels = p_u.shape[1] - 2
+    return {
+        "spans": int(p_u.shape[0]),
+        "illegal_target": float(p_u[:, -1].mean()),
+        "illegal_translation": float(p_t[:, -1].mean()),
+        "outside_target": float(p_u[:, -2].mean()),
+        "outside_translation": float(p_t[:, -2].mean()),
+        "argmax_agree": float((arg_u == arg_t).float().mean()),
+        "argmax_both_label": float(((arg_u < n_labels) & (arg_t < n_labels)).float().mean()),
+    }
+
+
+def sample_pairs(path: Path, vocab, size: int, seed: int = 0) -> List[Tuple[Doc, Doc]]:
+    """A fixed sample of ``size`` conjugate pairs of ``path`` (file or directory)."""
+    pairs = load_pairs(Path(path), vocab)
+    random.Random(seed).shuffle(pairs)
+    return pairs[:size]
+
+
+def pair_span_diagnostics(
+    nlp: Language,
+    pairs: Sequence[Tuple[Doc, Doc]],
+    component: str = "conner",
+    distributions: Sequence[str] = DISTRIBUTIONS,
+    batch_size: int = 64,
+) -> Dict[str, Dict[str, float]]:
+    """Span distributions of the pipeline on conjugate pairs, per token
+    distribution (emission softmax and CRF marginals), summarised by
+    :func:`span_agreement`. The pipeline is run without dropout."""
+    pipe = nlp.get_pipe(component)
+    tagset: TagSet = pipe.tagset
+    docs = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for p in pairs for d in p]
+    emissions = []
+    for start in range(0, len(docs), batch_size):
+        batch = docs[start : start + batch_size]
+        for name, proc in nlp.pipeline:
+            if name == component:
+                break
+            batch = list(proc.pipe(batch))
+        emissions.extend(pipe.model.predict(batch))
+    spans_u, spans_t = [], []
+    for i, (target, translation) in enumerate(pairs):
+        side_u, side_t = get_conjugate_spans(target), get_conjugate_spans(translation)
+        for key in sorted(set(side_u) & set(side_t)):
+            spans_u.append((2 * i, side_u[key].start, side_u[key].end))
+            spans_t.append((2 * i + 1, side_t[key].start, side_t[key].end))
+    if not spans_u:
+        return {}
+    padded, mask = pad_emissions(emissions, pipe.model.ops.xp)
+    scores, real = xp2torch(padded), xp2torch(mask).bool()
+    crf = pipe.model.get_ref("crf").shims[0]._model
+    out = {}
+    with torch.no_grad():
+        for source in distributions:
+            params: Optional[CRFParams] = CRFParams.from_module(crf) if source == "crf" else None
+            logp = token_log_probs(scores, real, source, params)
+            out[source] = span_agreement(
+                span_log_distribution(logp, spans_u, tagset), span_log_distribution(logp, spans_t, tagset)
+            )
+    return out
+
+
+def loss_shares(losses: Dict[str, float], alpha: float, beta: float, component: str = "conner") -> Dict[str, float]:
+    """Each term's share of the weighted loss: NLL, alpha * L_drop, beta * L_trans."""
+    terms = {
+        "nll": losses.get(f"{component}_nll", 0.0),
+        "drop": alpha * losses.get(f"{component}_drop", 0.0),
+        "trans": beta * losses.get(f"{component}_trans", 0.0),
+    }
+    total = sum(terms.values())
+    return {k: (v / total if total > 0 else 0.0) for k, v in terms.items()}
