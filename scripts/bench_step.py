@@ -23,6 +23,8 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
 
+from conner.outputs import atomic_output, refuse_overwriting_inputs
+
 
 def build(config_path: Path, overrides: Dict) -> Language:
     config = load_config(config_path, overrides=overrides, interpolate=True)
@@ -45,6 +47,7 @@ def main(
     seed: int = typer.Option(0),
     output: Optional[Path] = typer.Option(None, help="JSON file for the numbers"),
 ) -> None:
+    refuse_overwriting_inputs([output], [config_path, train_path, pairs_path])
     common = {"paths.encoder": encoder, "paths.train": str(train_path), "paths.pairs": str(pairs_path), "system.seed": seed}
     systems = {
         "vanilla": {**common, "consistency.alpha": 0.0, "consistency.beta": 0.0},
@@ -77,7 +80,8 @@ def main(
         print(f"{name:>8}: {row['step_s']:.2f} s/step, {row['subwords_per_step']:.0f} sub-words/step")
     print(f"time ratio conner/vanilla {time_ratio:.2f}, sub-word ratio {token_ratio:.2f}")
     if output is not None:
-        srsly.write_json(output, {"systems": result, "time_ratio": time_ratio, "token_ratio": token_ratio, "steps": steps})
+        with atomic_output(output) as temporary:
+            srsly.write_json(temporary, {"systems": result, "time_ratio": time_ratio, "token_ratio": token_ratio, "steps": steps})
 
 
 if __name__ == "__main__":

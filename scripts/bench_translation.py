@@ -19,6 +19,7 @@ import typer
 from spacy.tokens import Doc
 
 from conner.extensions import set_conjugate_spans
+from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 
 
@@ -64,6 +65,7 @@ def main(
     output: Optional[Path] = typer.Option(None, help="Write both summaries as JSON"),
 ) -> None:
     """Cold- and warm-cache throughput plus placeholder survival by kind."""
+    refuse_overwriting_inputs([output], [zip_path])
     docs = read_conll2002(zip_path, member, limit)
     translation_engine = get_engine(engine, src, tgt)
     nlp = spacy.blank(tgt)
@@ -78,7 +80,8 @@ def main(
                 results[run] = summary.to_dict()
                 typer.echo(f"{run}: {json.dumps(results[run], indent=1)}")
     if output is not None:
-        output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        with atomic_output(output) as temporary:
+            temporary.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

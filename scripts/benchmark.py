@@ -17,6 +17,8 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from conner.outputs import atomic_output, refuse_overwriting_inputs
+
 
 def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:
     """Words/s of ``nlp.pipe`` over fresh Docs made from ``sentences``."""
@@ -48,6 +50,7 @@ def main(
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
     output: Optional[Path] = typer.Option(None, help="JSON file for the numbers"),
 ) -> None:
+    refuse_overwriting_inputs([output], [model, data, baseline])
     nlp = spacy.load(model)
     sentences = [[t.text for t in doc] for doc in DocBin().from_disk(data).get_docs(nlp.vocab)][:n_sentences]
     runners: Dict[str, Callable] = {
@@ -74,7 +77,8 @@ def main(
     for name, value in ratios.items():
         print(f"{name:>26}: {value:.3f}")
     if output is not None:
-        srsly.write_json(output, {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)})
+        with atomic_output(output) as temporary:
+            srsly.write_json(temporary, {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)})
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ One Doc per sentence, entities read as conlleval.pl reads them (see
 never reach training. ``--fraction`` keeps a fixed-seed random sample of the
 sentences (the paper's low-resource setting uses 5%). The report (sentences,
 tokens, entities per label, repairs by kind, document markers dropped) is
-printed and, with ``--report``, written as JSON.
+printed and, with ``--report``, written as JSON. The language code is
+checked before the file is read; a file with no sentence (empty, or only
+``-DOCSTART-`` lines) stops with an error and writes nothing; outputs never
+replace the input and appear only once complete (``conner.outputs``).
 
     python scripts/convert.py assets/conll2002.zip corpus/es_test.spacy \
         --lang es --member esp.testb --report reports/es_test.json
@@ -19,9 +22,12 @@ import spacy
 import srsly
 import typer
 from spacy.tokens import DocBin
+from tqdm import tqdm
 from wasabi import msg
 
-from conner.conll import SCHEMES, Sentence, read_conll, sentence_to_doc
+from conner.conll import SCHEMES, Sentence, read_conll, sentence_to_doc, source_name
+from conner.languages import require_language
+from conner.outputs import atomic_output, refuse_overwriting_inputs
 
 
 def sample_sentences(sentences: Sequence[Sentence], fraction: float, seed: int) -> List[Sentence]:
@@ -53,10 +59,11 @@ def write_docbin(sentences: Sequence[Sentence], lang: str, output_path: Path) ->
     """Write one Doc per sentence; user data is kept for the extension attributes."""
     vocab = spacy.blank(lang).vocab
     doc_bin = DocBin(store_user_data=True)
-    for sentence in sentences:
+    # Large files (Dutch train, 200k+ tokens) take a while: show progress.
+    for sentence in tqdm(sentences, desc=f"writing {output_path.name}", unit="sent", leave=False):
         doc_bin.add(sentence_to_doc(vocab, sentence))
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    doc_bin.to_disk(output_path)
+    with atomic_output(output_path) as temporary:
+        doc_bin.to_disk(temporary)
 
 
 def convert(
@@ -71,11 +78,16 @@ def convert(
     seed: int = 0,
     limit: int = 0,
 ) -> Dict:
-    """Convert one file and return its report."""
+    """Convert one file and return its report; a file without sentences is an error."""
     sentences, file_report = read_conll(
         input_path, member, scheme=scheme.upper() if scheme != "auto" else scheme,
         encoding=encoding, labeled=not unlabeled,
     )
+    if not sentences:
+        raise ValueError(
+            f"{source_name(input_path, member)}: no sentence to convert (the file is empty or "
+            f"holds only {file_report.docstarts_dropped} -DOCSTART- line(s)); nothing written"
+        )
     kept = sample_sentences(sentences, fraction, seed)
     if limit > 0:
         kept = kept[:limit]
@@ -113,6 +125,9 @@ def main(
     report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
 ):
     try:
+        # Checked before the file is read: a typo must not cost a long read.
+        require_language(lang)
+        refuse_overwriting_inputs([output_path, report_path], [input_path])
         report = convert(
             input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed, limit
         )
@@ -123,10 +138,15 @@ def main(
         f"Wrote {report['written']['sentences']} of {report['read']['sentences']} "
         f"sentences to {output_path}"
     )
+    if not unlabeled and not report["written"]["entities"]:
+        msg.warn(
+            f"{report['written']['sentences']} sentences and not one entity: "
+            "is the last column the tag? (--unlabeled for raw text)"
+        )
     # Written before printing, so a closed stdout pipe cannot lose it.
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(report_path, report)
+        with atomic_output(report_path) as temporary:
+            srsly.write_json(temporary, report)
     print(srsly.json_dumps(report, indent=2))
 
 

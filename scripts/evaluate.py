@@ -17,6 +17,7 @@ from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
 from conner.diagnostics import pair_span_diagnostics, sample_pairs
+from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -92,6 +93,13 @@ def main(
     pairs: Optional[Path] = typer.Option(None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"),
     pairs_sample: int = typer.Option(300, help="Pairs in that fixed sample"),
 ) -> None:
+    model_path = Path(model)
+    inputs = [path for _, path in parse_test_sets(test_sets)] + [pairs, model_path if model_path.exists() else None]
+    try:
+        refuse_overwriting_inputs([output], inputs)
+    except OutputError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     nlp = spacy.load(model)
@@ -103,7 +111,6 @@ def main(
         results[name] = score(gold, predicted)
         results[name]["seconds"] = round(time.perf_counter() - start, 2)
         print(f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)")
-    output.parent.mkdir(parents=True, exist_ok=True)
     report = {"system": system or str(model), "model": str(model), "protocol": training_protocol(nlp), "results": results}
     if pairs is not None and "conner" in nlp.pipe_names:
         report["spans"] = pair_span_diagnostics(nlp, sample_pairs(pairs, nlp.vocab, pairs_sample))
@@ -112,7 +119,8 @@ def main(
             if isinstance(stats, dict) and stats.get("spans"):
                 print(f"{system or model} spans ({source}): P(illegal) {stats['illegal_target']:.3f}/"
                       f"{stats['illegal_translation']:.3f}, agree {stats['argmax_agree']:.3f}")
-    srsly.write_json(output, report)
+    with atomic_output(output) as temporary:
+        srsly.write_json(temporary, report)
 
 
 if __name__ == "__main__":

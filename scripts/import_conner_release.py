@@ -38,6 +38,8 @@ from wasabi import msg
 
 from conner.conll import Block, ConllFormatError, iter_blocks
 from conner.extensions import set_conjugate_spans
+from conner.languages import require_language
+from conner.outputs import atomic_output, refuse_overwriting_inputs
 
 TARGET_FILE = "unlabel.txt"
 TRANSLATION_FILE = "trans.txt"
@@ -185,8 +187,8 @@ def write_pairs(pairs: Sequence[Tuple[Doc, Doc]], output_path: Path) -> None:
     for target_doc, translation_doc in pairs:
         doc_bin.add(target_doc)
         doc_bin.add(translation_doc)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    doc_bin.to_disk(output_path)
+    with atomic_output(output_path) as temporary:
+        doc_bin.to_disk(temporary)
 
 
 def main(
@@ -203,6 +205,11 @@ def main(
 ):
     prefix = f"{release_dir.name}-" if pair_prefix is None else pair_prefix
     try:
+        require_language(lang)
+        require_language(translation_lang)
+        refuse_overwriting_inputs(
+            [output_path, report_path], [release_dir / TARGET_FILE, release_dir / TRANSLATION_FILE]
+        )
         pairs, counts = import_release(
             release_dir / TARGET_FILE,
             release_dir / TRANSLATION_FILE,
@@ -212,7 +219,8 @@ def main(
         )
     except ValueError as err:
         msg.fail(str(err), exits=1)
-    write_pairs(pairs, output_path)
+    if pairs:
+        write_pairs(pairs, output_path)
     report = {
         "release_dir": str(release_dir),
         "output": str(output_path),
@@ -222,8 +230,15 @@ def main(
     }
     # Written before printing, so a closed stdout pipe cannot lose it.
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(report_path, report)
+        with atomic_output(report_path) as temporary:
+            srsly.write_json(temporary, report)
+    if not pairs:
+        msg.fail(
+            f"0 of {counts['pairs_read']} pairs kept ({counts['pairs_dropped_without_spans']} without "
+            f"spans, {counts['pairs_dropped_without_common_span']} without a common span); "
+            f"nothing written to {output_path}",
+            exits=1,
+        )
     msg.good(f"Wrote {counts['pairs_kept']} of {counts['pairs_read']} pairs")
     print(srsly.json_dumps(report, indent=2))
 

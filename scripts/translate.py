@@ -15,6 +15,11 @@ Engine options go as ``--option key=value`` (repeatable), e.g.
 ``--engine stored --option paths=data/En2Es --option on_missing=empty``,
 ``--engine opus-mt --option model=path/to/marian``,
 ``--engine google --option max_retries=8``.
+
+Languages, engine and paths are checked before anything is read: outputs
+never replace the input or the cache, and appear only once complete
+(``conner.outputs``). When not one sentence is kept (e.g. a DocBin without
+conjugate spans), the summary says why and nothing else is written (exit 1).
 """
 import json
 from pathlib import Path
@@ -24,8 +29,10 @@ import spacy
 import typer
 from spacy.tokens import DocBin
 
+from conner.languages import require_language
+from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
-from conner.translation.engines import TranslationEngine
+from conner.translation.engines import TranslationEngine, TranslationError
 
 
 def parse_options(options: List[str]) -> Dict[str, Any]:
@@ -56,7 +63,10 @@ def translate_file(
     max_tokens: Optional[int] = None,
     progress: bool = True,
 ) -> TranslationSummary:
-    """Translate the DocBin at ``input_path``; write pairs to ``output_path``."""
+    """Translate the DocBin at ``input_path``; write pairs to ``output_path``.
+
+    Nothing is written when no pair is kept (``summary.pairs_kept == 0``).
+    """
     source_vocab = spacy.blank(engine.src_lang).vocab
     nlp = spacy.blank(engine.tgt_lang)
     docs = list(DocBin().from_disk(input_path).get_docs(source_vocab))
@@ -74,9 +84,19 @@ def translate_file(
     finally:
         if cache is not None:
             cache.close()
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_disk(output_path)
+    if summary.pairs_kept:
+        with atomic_output(output_path) as temporary:
+            out.to_disk(temporary)
     return summary
+
+
+def nothing_kept_message(input_path: Path, summary: TranslationSummary) -> str:
+    """Why no sentence of ``input_path`` became a pair, with the counts."""
+    return (
+        f"0 of {summary.sentences} sentences of {input_path} kept: {summary.no_spans} without "
+        f"conjugate spans (run weak_tag.py first?), {summary.empty} empty, {summary.too_long} "
+        f"too long, {summary.sentences_dropped} dropped after translation; nothing written"
+    )
 
 
 def main(
@@ -94,15 +114,28 @@ def main(
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Alignment-free translation of candidate spans with placeholders."""
-    translation_engine = get_engine(engine, src, tgt, **parse_options(option))
+    summary_path = summary or summary_path_for(output_path)
+    try:
+        require_language(src)
+        require_language(tgt)
+        refuse_overwriting_inputs([output_path, summary_path], [input_path, cache])
+        translation_engine = get_engine(engine, src, tgt, **parse_options(option))
+    except (ValueError, TranslationError) as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
     result = translate_file(
         input_path, output_path, translation_engine, cache, batch_size,
         typed_placeholders, max_tokens, progress,
     )
-    summary_path = summary or summary_path_for(output_path)
     data = {"engine": engine, "model": translation_engine.model, "src": src, "tgt": tgt,
             **result.to_dict()}
-    summary_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    with atomic_output(summary_path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if not result.pairs_kept:
+        typer.echo(f"Error: {nothing_kept_message(input_path, result)} (summary: {summary_path})", err=True)
+        raise typer.Exit(1)
+    if result.no_spans:
+        typer.echo(f"Warning: {result.no_spans} of {result.sentences} sentences had no conjugate spans (skipped)", err=True)
     typer.echo(
         f"{result.pairs_kept}/{result.sentences} sentences kept, spans "
         f"{result.spans_kept}/{result.spans_in} ({data['survival_rate']:.1%}); "

@@ -8,7 +8,9 @@ entities' boundaries as the Docs' conjugate spans (role "target", span keys
 no entities, tags or other annotation of the input, so neither gold labels
 of the input nor the weak tagger's types reach training. ``--keep-labels``
 stores the predicted types in ``doc.user_data`` for typed placeholders only
-(``translate.py --typed-placeholders`` removes them again).
+(``translate.py --typed-placeholders`` removes them again). A progress bar
+counts the Docs; the output never replaces the input or the model and
+appears only once complete (``conner.outputs``).
 
     python scripts/weak_tag.py MODEL INPUT.spacy OUTPUT.spacy
 """
@@ -20,8 +22,10 @@ import spacy
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
+from tqdm import tqdm
 
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
+from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
 from conner.translation.pipeline import SPAN_LABELS_KEY
 
 
@@ -36,22 +40,26 @@ def weak_tag_docs(
     id_prefix: str = "",
     keep_labels: bool = False,
     batch_size: int = 64,
+    progress: bool = False,
 ) -> Iterator[Doc]:
     """Yield annotation-free copies of ``docs`` with the predicted boundaries as conjugate spans.
 
     The pipeline runs on bare Docs with the input's tokenization (the
     tokenizer is skipped), so span offsets index the input's tokens and any
     entities already on the input cannot influence or survive tagging.
+    ``progress`` shows a bar of the Docs tagged (on stderr).
     """
     tagged = nlp.pipe((_bare(doc, nlp) for doc in docs), batch_size=batch_size)
-    for index, (doc, prediction) in enumerate(zip(docs, tagged)):
-        out = _bare(doc, nlp)
-        pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
-        ents = list(prediction.ents)
-        set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])
-        if keep_labels:
-            out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
-        yield out
+    with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
+        for index, (doc, prediction) in enumerate(zip(docs, tagged)):
+            out = _bare(doc, nlp)
+            pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
+            ents = list(prediction.ents)
+            set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])
+            if keep_labels:
+                out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
+            bar.update(1)
+            yield out
 
 
 def span_counts(docs: Iterable[Doc]) -> Counter:
@@ -72,13 +80,23 @@ def main(
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
     keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
     batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
+    model_path = Path(model)
+    try:
+        refuse_overwriting_inputs([output_path], [input_path, model_path if model_path.exists() else None])
+    except OutputError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
     nlp = spacy.load(model)
     docs = list(DocBin().from_disk(input_path).get_docs(nlp.vocab))
-    out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size))
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    DocBin(docs=out_docs, store_user_data=True).to_disk(output_path)
+    if not docs:
+        typer.echo(f"Error: {input_path} holds no Doc; nothing written", err=True)
+        raise typer.Exit(1)
+    out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size, progress))
+    with atomic_output(output_path) as temporary:
+        DocBin(docs=out_docs, store_user_data=True).to_disk(temporary)
     counts = span_counts(out_docs)
     typer.echo(
         f"{counts['docs']} docs, {counts['docs_with_spans']} with spans, {counts['spans']} spans "

@@ -16,6 +16,7 @@ from .crf import TRANSITION_MODES, pad_emissions
 from .groups import find_consistency_groups
 from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
 from .model import attach_crf
+from .pieceless import force_outside, outside_tags, pieceless_tokens
 from .tags import TagSet, spans_from_tags
 
 class ConsistencyWeights(NamedTuple):
@@ -203,6 +204,8 @@ class ConnerTagger(TrainablePipe):
         if not any(len(doc) for doc in docs):
             return [[] for _ in docs]
         emissions = self.model.predict(docs)
+        # Words without a sub-word (whitespace, zero-width characters) are never entities.
+        emissions = [force_outside(e, pieceless_tokens(doc)) for e, doc in zip(emissions, docs)]
         return self._decode(emissions)
 
     def _decode(self, emissions: List[Floats2d]) -> List[List[int]]:
@@ -314,10 +317,12 @@ class ConnerTagger(TrainablePipe):
         """BIOES tag indices of the reference entities on the predicted tokens."""
         tagset = self.tagset
         # Tokens that don't align (None) or unknown labels count as outside.
-        return [
-            tagset.index(tag) if tag and tag != "-" and tag[2:] in tagset.labels else 0
+        tags = [
+            tag if tag and tag != "-" and tag[2:] in tagset.labels else "O"
             for tag in example.get_aligned_ner()
         ]
+        # As at inference, words without a sub-word are outside every entity.
+        return [tagset.index(tag) for tag in outside_tags(tags, pieceless_tokens(example.predicted))]
 
     # -- serialization ----------------------------------------------------
 

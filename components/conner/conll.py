@@ -135,7 +135,13 @@ def open_binary(path: PathLike, member: Optional[str] = None) -> Iterator[Iterab
         with open(path, "rb") as file_:
             yield file_
     else:
-        with zipfile.ZipFile(path) as archive:
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise ValueError(
+                f"{path} is not a zip archive: --member {member!r} reads a file inside one"
+            ) from None
+        with archive:
             with archive.open(resolve_member(archive, member)) as file_:
                 yield file_
 
@@ -338,6 +344,8 @@ def read_conll(
         if scheme == "auto":
             report.scheme = detect_scheme([row[-1] for row in b.rows] for b in blocks)
         sentences = [labeled_sentence(b, report, source) for b in blocks]
+        if scheme == "auto" and not report.entities:
+            report.scheme = None  # no entity tag: nothing to detect a scheme from
     report.sentences = len(sentences)
     report.tokens = sum(len(s.words) for s in sentences)
     return sentences, report

@@ -55,8 +55,11 @@ class ApertiumEngine(BaseEngine):
         mode = mode or f"{ISO3.get(src_lang, src_lang)}-{ISO3.get(tgt_lang, tgt_lang)}"
         modes = list_modes(path)
         if mode not in modes:
+            # Debian names a pair's package by its two codes in sorted order.
+            package = "apertium-" + "-".join(sorted(mode.split("_")[0].split("-")))
             raise TranslationError(
-                f"Apertium has no direction {mode!r} installed; available: {modes}"
+                f"Apertium has no direction {mode!r} installed; available: {modes}; "
+                f"on Debian/Ubuntu run `apt-get install {package}`."
             )
         super().__init__(src_lang, tgt_lang, model=f"apertium/{mode}")
         self.binary = path

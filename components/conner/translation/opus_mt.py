@@ -5,11 +5,19 @@ local folder. Texts are sorted by length before batching so that a batch
 pads little, and put back in order afterwards. Inputs longer than the
 model's positions are cut (counted in ``stats["truncated"]``) rather than
 crashing the run; inputs with pieces the vocabulary lacks are counted in
-``stats["texts_with_unknown_pieces"]``.
+``stats["texts_with_unknown_pieces"]``. A ``model`` that can only be a
+local path (absolute, ``./``, ``~`` or more than one ``/``) must be a folder:
+otherwise "no such model folder", not a hub-name validation error.
 """
+from pathlib import Path
 from typing import List, Optional
 
-from .engines import BaseEngine, check_count
+from .engines import BaseEngine, TranslationError, check_count
+
+
+def is_local_path(name: str) -> bool:
+    """Whether ``name`` can only mean a folder (hub names are ``name`` or ``org/name``)."""
+    return Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") > 1
 
 
 class OpusMTEngine(BaseEngine):
@@ -37,11 +45,14 @@ class OpusMTEngine(BaseEngine):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        model = model or f"Helsinki-NLP/opus-mt-{src_lang}-{tgt_lang}"
-        super().__init__(src_lang, tgt_lang, model=str(model))
+        model = str(model or f"Helsinki-NLP/opus-mt-{src_lang}-{tgt_lang}")
+        source = str(Path(model).expanduser()) if is_local_path(model) else model
+        if is_local_path(model) and not Path(source).is_dir():
+            raise TranslationError(f"no such model folder: {model}")
+        super().__init__(src_lang, tgt_lang, model=model)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        self.network = AutoModelForSeq2SeqLM.from_pretrained(model).to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.network = AutoModelForSeq2SeqLM.from_pretrained(source).to(self.device).eval()
         limit = getattr(self.network.config, "max_position_embeddings", 512)
         self.max_length = min(max_length or limit, limit)
         self.batch_size = batch_size

@@ -1,0 +1,114 @@
+"""Transformer windows that never exceed the encoder's sub-word limit.
+
+spacy-transformers cuts its windows (``get_spans``, e.g. ``strided_spans.v1``:
+128 words) into the encoder's input, and ``truncate_oversize_splits`` drops
+every sub-word past ``tokenizer.model_max_length``: the words after the cut
+align to nothing and get zero vectors, silently (one long base64 string or
+URL is enough). A span getter cannot prevent that on its own: it receives
+only the Docs, never the tokenizer (spaCy#6692).
+
+``conner.TransformerModel.v1`` is ``spacy-transformers.TransformerModel.v3``
+whose span getter is wrapped by :class:`SubwordLimitedSpans`: the windows of
+the configured getter are kept as they are unless their sub-words exceed the
+limit, in which case they are split, with the model's own tokenizer, into
+the fewest consecutive windows that fit. On ordinary text nothing changes.
+A single word longer than the limit is a window of its own: it keeps its
+first pieces (enough for first-sub-word pooling) and no other word loses
+its vector.
+"""
+from typing import Callable, List, Sequence
+
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+from spacy_transformers.layers.transformer_model import TransformerModel
+
+from .length_batching import sort_encoder_batches
+
+SpanGetter = Callable[[List[Doc]], List[List[Span]]]
+
+
+class SubwordLimitedSpans:
+    """``get_spans`` whose windows fit ``model.tokenizer.model_max_length``."""
+
+    def __init__(self, get_spans: SpanGetter, model: TransformerModel) -> None:
+        self.get_spans = get_spans
+        self.model = model
+
+    def __call__(self, docs: List[Doc]) -> List[List[Span]]:
+        nested = self.get_spans(docs)
+        tokenizer = self.model.tokenizer
+        if tokenizer is None:  # not initialized: the model cannot run yet either
+            return nested
+        fitted = iter(fit_spans([span for spans in nested for span in spans], tokenizer))
+        return [[piece for _ in spans for piece in next(fitted)] for spans in nested]
+
+
+def piece_counts(tokenizer, texts: Sequence[str], special: bool) -> List[int]:
+    """Number of sub-words of each text (with the special tokens if ``special``)."""
+    if not texts:
+        return []
+    # verbose=False: counting a too-long text is why we are here, no warning.
+    encoded = tokenizer(list(texts), add_special_tokens=special, verbose=False)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def fit_spans(spans: Sequence[Span], tokenizer) -> List[List[Span]]:
+    """For each span, the spans that cover it and each fit the tokenizer's limit."""
+    limit = tokenizer.model_max_length
+    counts = piece_counts(tokenizer, [span.text for span in spans], special=True)
+    return [
+        [span] if n <= limit or len(span) <= 1 else split_span(span, tokenizer)
+        for span, n in zip(spans, counts)
+    ]
+
+
+def split_span(span: Span, tokenizer) -> List[Span]:
+    """Consecutive pieces of ``span`` that each fit the limit (single words may not)."""
+    budget = tokenizer.model_max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    starts = [span.start]
+    used = 0
+    for i, n in zip(range(span.start, span.end), piece_counts(tokenizer, [t.text for t in span], special=False)):
+        if i > starts[-1] and used + n > budget:
+            starts.append(i)
+            used = 0
+        used += n
+    if len(starts) == 1:
+        # The words fit one by one but not together (a word's pieces can
+        # differ in context): halve, so that the recursion always ends.
+        starts.append((span.start + span.end) // 2)
+    ends = starts[1:] + [span.end]
+    parts = [span.doc[start:end] for start, end in zip(starts, ends)]
+    # Counted word by word; check each part in context and split it again if needed.
+    return [piece for pieces in fit_spans(parts, tokenizer) for piece in pieces]
+
+
+@registry.architectures("conner.TransformerModel.v1")
+def create_transformer_model(
+    name: str,
+    get_spans: SpanGetter,
+    tokenizer_config: dict = {},
+    transformer_config: dict = {},
+    mixed_precision: bool = False,
+    grad_scaler_config: dict = {},
+    max_padded_subwords: int = 0,
+) -> TransformerModel:
+    """``spacy-transformers.TransformerModel.v3`` whose windows never lose
+    sub-words, with length-aware encoder batches.
+
+    The first six arguments are those of ``spacy-transformers.TransformerModel.v3``;
+    the windows of ``get_spans`` that exceed the encoder's maximum number of
+    sub-words are split further (see :class:`SubwordLimitedSpans`), so every
+    word keeps a vector of its own.
+
+    max_padded_subwords (int): the encoder runs on sub-batches of windows of
+        similar length, each at most this many padded sub-words (longest
+        window times windows; see :mod:`conner.length_batching`); 0 runs each
+        batch in one call, as spacy-transformers does.
+    """
+    model = TransformerModel(
+        name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
+    )
+    model.attrs["get_spans"] = SubwordLimitedSpans(get_spans, model)
+    if max_padded_subwords > 0:
+        sort_encoder_batches(model.layers[0], max_padded_subwords)
+    return model
