@@ -147,7 +147,8 @@ def train_command(config: Path, output: Path, settings: Dict, seed: int, system:
         "--paths.loss_log", str(output / "losses.jsonl"), "--gpu-id", str(settings["gpu_id"]),
     ]
     for key, value in config_overrides(settings, seed, system).items():
-        cmd += [f"--{key}", str(value)]
+        # spaCy reads override values as JSON where they parse (true, 2e-05, null).
+        cmd += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
     return cmd
 
 

@@ -11,7 +11,7 @@ from spacy.tokens import DocBin
 from conner.diagnostics import loss_shares, pair_span_diagnostics, sample_pairs, span_agreement
 from conner.extensions import set_conjugate_spans
 from conner.loggers import console_logger_with_losses
-from test_component import CONFIG, make_examples
+from test_component import trained  # noqa: F401 (the trained tagger fixture)
 
 
 def log(rows):
@@ -42,14 +42,8 @@ def test_loss_shares_weigh_the_terms():
 
 
 @pytest.fixture(scope="module")
-def trained_nlp():
-    nlp = spacy.blank("xx")
-    nlp.add_pipe("conner", config=CONFIG)
-    examples = make_examples(nlp)
-    optimizer = nlp.initialize(lambda: examples)
-    for _ in range(80):
-        nlp.update(examples, sgd=optimizer, drop=0.1)
-    return nlp
+def trained_nlp(trained):  # noqa: F811
+    return trained[0]
 
 
 def write_pairs(nlp, path):

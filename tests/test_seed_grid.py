@@ -92,3 +92,17 @@ def test_a_report_with_other_overrides_is_not_reused(tmp_path):
     srsly.write_json(tmp_path / "r.json", {"system": "conner", "protocol": protocol, "results": {"es": {}},
                                            "overrides": system.overrides})
     assert find_reusable(tmp_path, "conner", protocol, ["es"], system.overrides) == tmp_path / "r.json"
+
+
+def test_override_values_reach_spacy_as_json(tmp_path):
+    grid = tmp_path / "grid.yml"
+    grid.write_text("unfrozen:\n  initialize.after_init.freeze: false\n  training.optimizer.learn_rate.initial_rate: 0.00002\n",
+                    encoding="utf8")
+    (system,) = read_grid(grid)
+    cmd = train_command(Path("c.cfg"), Path("out"), SETTINGS, 0, system)
+    assert cmd[cmd.index("--initialize.after_init.freeze") + 1] == "false"
+    from spacy.cli._util import parse_config_overrides
+
+    overrides = parse_config_overrides(cmd[cmd.index("--initialize.after_init.freeze"):])
+    assert overrides["initialize.after_init.freeze"] is False
+    assert overrides["training.optimizer.learn_rate.initial_rate"] == 2e-05

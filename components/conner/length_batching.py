@@ -43,7 +43,8 @@ def sort_encoder_batches(wrapper: Model, max_padded: int) -> None:
     The layer's own forward (spacy-transformers' conversion and the torch
     shim) is kept and called once per sub-batch.
     """
-    encode = wrapper._func
+    # Re-applying it replaces the cap instead of nesting two sorters.
+    encode = getattr(wrapper._func, "unsorted", wrapper._func)
     wrapper.attrs["max_padded_subwords"] = max_padded
 
     def forward(model: Model, wordpieces: WordpieceBatch, is_train: bool) -> Tuple[ModelOutput, Callable]:
@@ -64,6 +65,7 @@ def sort_encoder_batches(wrapper: Model, max_padded: int) -> None:
 
         return output, backprop
 
+    forward.unsorted = encode  # type: ignore[attr-defined]
     wrapper._func = forward
 
 

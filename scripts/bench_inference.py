@@ -1,0 +1,129 @@
+"""Inference speed against the encoder's limit, and the memory of loading.
+
+In one run over the same test sets, prints words/s of:
+
+* ``raw sorted``: the Hugging Face encoder alone, sentences sorted by
+  sub-word length, batches of at most ``--raw-padded`` padded sub-words
+  (what the encoder can do: the limit);
+* ``raw file order``: the encoder alone, batches of 64 sentences in file order;
+* ``pipe sorted``: ``nlp.pipe`` with length-sorted encoder sub-batches
+  (``max_padded_subwords``, :mod:`conner.length_batching`);
+* ``pipe unsorted``: ``nlp.pipe`` with one encoder call per batch, as
+  spacy-transformers does (the same pipeline, batching switched off);
+
+each as a ratio to the limit, rounds interleaved, median of ``--rounds``.
+It checks that both ``nlp.pipe`` paths give the same entities, and reports
+the peak RSS of ``spacy.load`` (in a fresh process) and of this run.
+
+    python scripts/bench_inference.py training/conner-vanilla/model-best es=corpus/es_test.spacy
+"""
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+from typing import Callable, Dict, List
+
+import spacy
+import srsly
+import torch
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+from conner.length_batching import length_groups, sort_encoder_batches
+
+from evaluate import parse_test_sets
+
+
+def load_peak_rss_mb(model: str) -> float:
+    """Peak RSS (MB) of a fresh Python process that only loads ``model``."""
+    code = (
+        "import resource, spacy, sys; spacy.load(sys.argv[1]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, model], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:
+    """The encoder alone over ``sentences`` (sorted by length, or file order)."""
+    trf = nlp.get_pipe("transformer").model
+    tokenizer, encoder = trf.tokenizer, trf.transformer
+    ids = tokenizer(sentences, is_split_into_words=True, truncation=True)["input_ids"]
+    if order == "sorted":
+        batches = length_groups([len(x) for x in ids], raw_padded)
+    else:
+        batches = [list(range(i, min(i + 64, len(ids)))) for i in range(0, len(ids), 64)]
+    encoder.eval()
+    with torch.no_grad():
+        for batch in batches:
+            padded = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+            encoder(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"])
+
+
+def pipe_entities(nlp: Language, docs: List[Doc], batch_size: int) -> List[List[tuple]]:
+    inputs = (Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in docs)
+    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(inputs, batch_size=batch_size)]
+
+
+def main(
+    model: str = typer.Argument(..., help="Trained pipeline"),
+    test_sets: List[str] = typer.Argument(..., help="NAME=PATH.spacy"),
+    rounds: int = typer.Option(3, help="Interleaved rounds; the median is reported"),
+    batch_size: int = typer.Option(0, help="nlp.pipe batch size (0: the pipeline's nlp.batch_size)"),
+    max_padded: int = typer.Option(512, help="Padded sub-words per encoder call of the sorted pipe"),
+    raw_padded: int = typer.Option(4096, help="Padded sub-words per batch of the raw sorted forward"),
+    limit: int = typer.Option(0, help="Use only the first N sentences of each set (0: all)"),
+    output: Path = typer.Option(None, help="JSON file for the numbers"),
+) -> None:
+    load_mb = load_peak_rss_mb(model)
+    nlp = spacy.load(model)
+    wrapper = nlp.get_pipe("transformer").model.layers[0]
+    unsorted_forward = getattr(wrapper._func, "unsorted", wrapper._func)
+    wrapper._func = unsorted_forward
+    sort_encoder_batches(wrapper, max_padded)
+    sorted_forward = wrapper._func
+    size = batch_size or nlp.batch_size
+    results: Dict[str, Dict] = {}
+    for name, path in parse_test_sets(test_sets):
+        docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+        docs = docs[:limit] if limit else docs
+        words = sum(len(d) for d in docs)
+        sentences = [[t.text for t in d] for d in docs]
+        runs: Dict[str, Callable[[], object]] = {
+            "raw sorted": lambda: raw_forward(nlp, sentences, "sorted", raw_padded),
+            "raw file order": lambda: raw_forward(nlp, sentences, "file", raw_padded),
+            "pipe sorted": lambda: pipe_entities(nlp, docs, size),
+            "pipe unsorted": lambda: pipe_entities(nlp, docs, size),
+        }
+        seconds: Dict[str, List[float]] = {k: [] for k in runs}
+        entities = {}
+        for _ in range(rounds):
+            for label, run in runs.items():
+                wrapper._func = unsorted_forward if label == "pipe unsorted" else sorted_forward
+                start = time.perf_counter()
+                out = run()
+                seconds[label].append(time.perf_counter() - start)
+                if label.startswith("pipe"):
+                    entities[label] = out
+        wrapper._func = sorted_forward
+        limit_wps = words / median(seconds["raw sorted"])
+        row = {label: {"words_per_s": words / median(s), "ratio": words / median(s) / limit_wps} for label, s in seconds.items()}
+        differing = sum(a != b for a, b in zip(entities["pipe sorted"], entities["pipe unsorted"]))
+        results[name] = {"sentences": len(docs), "words": words, "runs": row, "docs_with_other_entities": differing}
+        print(f"{name}: {len(docs)} sentences, {words} words; nlp.pipe batch_size {size}, max_padded_subwords {max_padded}")
+        for label, r in row.items():
+            print(f"  {label:>15}: {r['words_per_s']:8.0f} words/s  ratio to the limit {r['ratio']:.2f}")
+        print(f"  sorted vs unsorted pipe: {row['pipe sorted']['words_per_s'] / row['pipe unsorted']['words_per_s']:.2f}x, "
+              f"docs whose entities differ: {differing}")
+    run_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: spacy.load alone {load_mb:.0f} MB; this run {run_mb:.0f} MB")
+    if output is not None:
+        srsly.write_json(output, {"model": model, "load_peak_rss_mb": load_mb, "run_peak_rss_mb": run_mb,
+                                  "threads": torch.get_num_threads(), "sets": results})
+
+
+if __name__ == "__main__":
+    typer.run(main)
