@@ -200,7 +200,7 @@ def build_page(cases: Sequence[Case], names: Tuple[str, str], title: str, subtit
 
 
 def case_study(model_a: str, model_b: str, test_path: Path, names: Tuple[str, str], limit: int = 20,
-               batch_size: int = 64) -> Tuple[str, List[Case]]:
+               batch_size: int = 1000) -> Tuple[str, List[Case]]:
     """Tag the test set with both pipelines; return the page and the cases."""
     nlp_a, nlp_b = spacy.load(model_a), spacy.load(model_b)
     gold = list(DocBin().from_disk(test_path).get_docs(nlp_a.vocab))

@@ -88,7 +88,7 @@ def main(
     test_sets: List[str] = typer.Argument(..., help="NAME=PATH.spacy, one per test set"),
     output: Path = typer.Option(..., "--output", "-o", help="JSON file to write"),
     system: str = typer.Option("", help="Name shown in the report (defaults to the model path)"),
-    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    batch_size: int = typer.Option(1000, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
     gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
     pairs: Optional[Path] = typer.Option(None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"),
     pairs_sample: int = typer.Option(300, help="Pairs in that fixed sample"),

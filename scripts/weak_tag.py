@@ -39,7 +39,7 @@ def weak_tag_docs(
     docs: List[Doc],
     id_prefix: str = "",
     keep_labels: bool = False,
-    batch_size: int = 64,
+    batch_size: int = 1000,
     progress: bool = False,
 ) -> Iterator[Doc]:
     """Yield annotation-free copies of ``docs`` with the predicted boundaries as conjugate spans.
@@ -79,7 +79,7 @@ def main(
     output_path: Path = typer.Argument(..., help="DocBin to write"),
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
     keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
-    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
+    batch_size: int = typer.Option(1000, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
