@@ -118,6 +118,8 @@ def results_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     base = next((r for r in reports if r["system"] == baseline), None)
     base_row = f1_row(base, sets, targets) if base else None
+    if base is not None:  # the baseline first, the others in the order given
+        reports = [base] + [r for r in reports if r is not base]
     for report in reports:
         row = f1_row(report, sets, targets)
         lines.append("| " + " | ".join([report["system"]] + [_cell(v) for v in row]) + " |")
