@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 from thinc.api import xp2torch
 
 from .crf import pad_emissions
-from .extensions import get_conjugate_spans
+from .groups import find_consistency_groups
 from .losses import CRFParams, span_log_distribution, token_log_probs
 from .pairs import load_pairs
 from .tags import TagSet
@@ -77,12 +77,9 @@ def pair_span_diagnostics(
                 break
             batch = list(proc.pipe(batch))
         emissions.extend(pipe.model.predict(batch))
-    spans_u, spans_t = [], []
-    for i, (target, translation) in enumerate(pairs):
-        side_u, side_t = get_conjugate_spans(target), get_conjugate_spans(translation)
-        for key in sorted(set(side_u) & set(side_t)):
-            spans_u.append((2 * i, side_u[key].start, side_u[key].end))
-            spans_t.append((2 * i + 1, side_t[key].start, side_t[key].end))
+    # Same pairing of conjugate spans as in training (docs are target, translation, ...).
+    groups = find_consistency_groups([doc for pair in pairs for doc in pair])
+    spans_u, spans_t = groups.unlabeled_spans, groups.translated_spans
     if not spans_u:
         return {}
     padded, mask = pad_emissions(emissions, pipe.model.ops.xp)
