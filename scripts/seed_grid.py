@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional
 
@@ -152,6 +153,66 @@ def train_command(config: Path, output: Path, settings: Dict, seed: int, system:
     return cmd
 
 
+def run_one(
+    label: str, config: Path, settings: Dict, seed: int, sys_: System, test: List[str], test_names: List[str],
+    reuse: Optional[Path], diagnostic_pairs: Optional[Path], training_dir: Path, reports_dir: Path,
+    log_to_file: bool, eta: str = "",
+) -> bool:
+    """Train (unless trained before) and evaluate one (system, seed); returns
+    whether it did any work. With ``log_to_file`` the training's console
+    output goes to ``train.log`` in its folder (parallel runs)."""
+    report_path = reports_dir / f"{sys_.name}-seed{seed}.json"
+    if report_path.exists():
+        print(f"{label}: done before ({report_path})", flush=True)
+        return False
+    reusable = find_reusable(reuse, sys_.name, expected_protocol(settings, seed, sys_), test_names, sys_.overrides)
+    if reusable is not None:
+        shutil.copy2(reusable, report_path)
+        print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
+        return False
+    output = training_dir / f"{sys_.name}-seed{seed}"
+    done_marker = output / TRAINED_MARKER
+    if done_marker.exists():
+        train_seconds = srsly.read_json(done_marker).get("train_seconds")
+    else:
+        # spaCy writes model-best/model-last at every evaluation, so only
+        # the marker says that training ran to its end; else start over.
+        if output.exists():
+            shutil.rmtree(output)
+        print(f"{label}: training -> {output}{eta}", flush=True)
+        start = time.perf_counter()
+        _run(train_command(config, output, settings, seed, sys_), output / "train.log" if log_to_file else None)
+        train_seconds = round(time.perf_counter() - start, 1)
+        srsly.write_json(done_marker, {"train_seconds": train_seconds})
+    print(f"{label}: evaluating", flush=True)
+    partial = report_path.with_suffix(".partial")
+    _run(
+        [sys.executable, str(SCRIPTS / "evaluate.py"), str(output / "model-best"), *test,
+         "--system", sys_.name, "--output", str(partial), "--gpu-id", str(settings["gpu_id"]),
+         *(["--pairs", str(diagnostic_pairs)] if diagnostic_pairs else [])],
+        output / "evaluate.log" if log_to_file else None,
+    )
+    report = srsly.read_json(partial)
+    report["train_seconds"] = train_seconds
+    report["overrides"] = sys_.overrides
+    srsly.write_json(partial, report)
+    partial.replace(report_path)  # the report appears only once it is complete
+    scores = ", ".join(f"{k} {100 * v['f']:.2f}" for k, v in report["results"].items())
+    print(f"{label}: {scores}", flush=True)
+    return True
+
+
+def _run(cmd: List[str], log: Optional[Path]) -> None:
+    """Run ``cmd``; its output goes to ``log`` when given (else the console)."""
+    if log is None:
+        subprocess.run(cmd, check=True)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf8") as file_:
+        if subprocess.run(cmd, stdout=file_, stderr=subprocess.STDOUT).returncode != 0:
+            raise RuntimeError(f"{cmd[2] if cmd[1] == '-m' else Path(cmd[1]).name} failed; see {log}")
+
+
 def main(
     config: Path = typer.Argument(..., exists=True, dir_okay=False),
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
@@ -167,11 +228,13 @@ def main(
     alpha: float = typer.Option(0.5),
     beta: float = typer.Option(0.5),
     gpu_id: int = typer.Option(-1),
+    workers: int = typer.Option(1, min=1, help="Runs at a time; >1 fills a large GPU with a small encoder's runs"),
     reuse: Optional[Path] = typer.Option(None, help="Directory of reports that may already hold a (system, seed)"),
     diagnostic_pairs: Optional[Path] = typer.Option(None, help="Pairs whose span distributions every report summarises"),
     training_dir: Path = typer.Option(Path("training/seeds")),
     reports_dir: Path = typer.Option(Path("reports/seeds")),
 ) -> None:
+    """Train and evaluate each (system, seed) that has no report yet."""
     systems = parse_systems(system) + (read_grid(grid) if grid else [])
     if not systems:
         raise typer.BadParameter("give --system or --grid")
@@ -182,52 +245,30 @@ def main(
     test_names = [name for name, _ in parse_test_sets(test)]
     reports_dir.mkdir(parents=True, exist_ok=True)
     runs = [(seed, s) for seed in seed_list for s in systems]
-    durations: List[float] = []
-    for i, (seed, sys_) in enumerate(runs, 1):
-        name = sys_.name
-        label = f"[{i}/{len(runs)}] {name} seed {seed}"
-        run_start = time.perf_counter()
-        report_path = reports_dir / f"{name}-seed{seed}.json"
-        if report_path.exists():
-            print(f"{label}: done before ({report_path})", flush=True)
-            continue
-        reusable = find_reusable(reuse, name, expected_protocol(settings, seed, sys_), test_names, sys_.overrides)
-        if reusable is not None:
-            shutil.copy2(reusable, report_path)
-            print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
-            continue
-        output = training_dir / f"{name}-seed{seed}"
-        done_marker = output / TRAINED_MARKER
-        if done_marker.exists():
-            train_seconds = srsly.read_json(done_marker).get("train_seconds")
-        else:
-            # spaCy writes model-best/model-last at every evaluation, so only
-            # the marker says that training ran to its end; else start over.
-            if output.exists():
-                shutil.rmtree(output)
+    args = dict(config=config, settings=settings, test=test, test_names=test_names, reuse=reuse,
+                diagnostic_pairs=diagnostic_pairs, training_dir=training_dir, reports_dir=reports_dir)
+    if workers == 1:
+        durations: List[float] = []
+        for i, (seed, sys_) in enumerate(runs, 1):
             remaining = len(runs) - i + 1
             eta = f", ~{remaining * sum(durations) / len(durations) / 60:.0f} min for the {remaining} left" if durations else ""
-            print(f"{label}: training -> {output}{eta}", flush=True)
             start = time.perf_counter()
-            subprocess.run(train_command(config, output, settings, seed, sys_), check=True)
-            train_seconds = round(time.perf_counter() - start, 1)
-            srsly.write_json(done_marker, {"train_seconds": train_seconds})
-        print(f"{label}: evaluating", flush=True)
-        partial = report_path.with_suffix(".partial")
-        subprocess.run(
-            [sys.executable, str(SCRIPTS / "evaluate.py"), str(output / "model-best"), *test,
-             "--system", name, "--output", str(partial), "--gpu-id", str(gpu_id),
-             *(["--pairs", str(diagnostic_pairs)] if diagnostic_pairs else [])],
-            check=True,
-        )
-        report = srsly.read_json(partial)
-        report["train_seconds"] = train_seconds
-        report["overrides"] = sys_.overrides
-        srsly.write_json(partial, report)
-        partial.replace(report_path)  # the report appears only once it is complete
-        scores = ", ".join(f"{k} {100 * v['f']:.2f}" for k, v in report["results"].items())
-        print(f"{label}: {scores}", flush=True)
-        durations.append(time.perf_counter() - run_start)
+            if run_one(f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed=seed, sys_=sys_, log_to_file=False, eta=eta, **args):
+                durations.append(time.perf_counter() - start)
+    else:
+        # Each run is its own process, so threads only wait; runs start in
+        # seed order, and one failure does not stop the others.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {
+                pool.submit(run_one, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed=seed, sys_=sys_,
+                            log_to_file=True, **args): (seed, sys_.name)
+                for i, (seed, sys_) in enumerate(runs, 1)
+            }
+            failed = [(futures[f], f.exception()) for f in as_completed(futures) if f.exception() is not None]
+        for (seed, name), error in failed:
+            print(f"{name} seed {seed} failed: {error}", file=sys.stderr, flush=True)
+        if failed:
+            raise SystemExit(1)
     print(json.dumps({"reports": str(reports_dir), "runs": len(runs)}))
 
 

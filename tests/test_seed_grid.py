@@ -106,3 +106,58 @@ def test_override_values_reach_spacy_as_json(tmp_path):
     overrides = parse_config_overrides(cmd[cmd.index("--initialize.after_init.freeze"):])
     assert overrides["initialize.after_init.freeze"] is False
     assert overrides["training.optimizer.learn_rate.initial_rate"] == 2e-05
+
+
+def _fake_run(calls, fail=()):
+    """Stand-in for seed_grid._run: 'trains' by creating model-best and
+    'evaluates' by writing the partial report; fails for systems in ``fail``."""
+    def run(cmd, log):
+        calls.append((cmd, log))
+        if "train" in cmd:
+            output = Path(cmd[cmd.index("--output") + 1])
+            if any(output.name.startswith(f"{name}-seed") for name in fail):
+                raise RuntimeError(f"spacy train failed; see {log}")
+            (output / "model-best").mkdir(parents=True)
+        else:
+            name = cmd[cmd.index("--system") + 1]
+            srsly.write_json(cmd[cmd.index("--output") + 1], {"system": name, "results": {"x": {"f": 0.5}}})
+    return run
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp_path, monkeypatch, workers):
+    import seed_grid
+
+    calls = []
+    monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
+    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+                   train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
+                   beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
+                   training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
+    reports = sorted(p.name for p in (tmp_path / "reports").glob("*.json"))
+    assert reports == ["conner-seed0.json", "conner-seed1.json", "vanilla-seed0.json", "vanilla-seed1.json"]
+    assert all((tmp_path / "training" / name[:-5] / "trained.json").exists() for name in reports)
+    trainings = [cmd for cmd, _ in calls if "train" in cmd]
+    # Runs start seed by seed, so an interrupted grid has complete seeds first.
+    assert [c[c.index("--system.seed") + 1] for c in trainings][:2] == ["0", "0"] or workers > 1
+    assert all((log is None) == (workers == 1) for _, log in calls)
+    calls.clear()  # a second call finds every report and does nothing
+    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+                   train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
+                   beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
+                   training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
+    assert calls == []
+
+
+def test_a_failed_parallel_run_does_not_stop_the_others(tmp_path, monkeypatch):
+    import seed_grid
+
+    calls = []
+    monkeypatch.setattr(seed_grid, "_run", _fake_run(calls, fail=("conner",)))
+    with pytest.raises(SystemExit):
+        seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+                       train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
+                       beta=0.5, gpu_id=-1, workers=2, reuse=None, diagnostic_pairs=None,
+                       training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
+    assert sorted(p.name for p in (tmp_path / "reports").glob("*.json")) == ["vanilla-seed0.json", "vanilla-seed1.json"]
+    assert not (tmp_path / "training" / "conner-seed0" / "trained.json").exists()
