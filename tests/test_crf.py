@@ -5,7 +5,8 @@ import pytest
 import torch
 from thinc.api import NumpyOps
 
-from conner.crf import ConstrainedCRF, build_crf, pad_emissions
+from conner.bioes_crf import ConstrainedCRF
+from conner.crf import build_crf, pad_emissions
 from conner.tags import TagSet, spans_from_tags
 
 

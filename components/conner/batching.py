@@ -10,25 +10,13 @@ spaCy's shuffle, which gives one transformer pass per step over all of them.
 import itertools
 from typing import Callable, Iterable, Iterator, List, Optional
 
-from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 
-from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
+from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, DROPOUT_ON, DROPOUT_TWIN
 from .pairs import PairStream, unannotated_example
 
-DROPOUT_TWIN = "dropout_twin"
-DROPOUT_ON = ("labeled", "unlabeled")
-
 Batcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
-
-
-def register_twin_extension() -> None:
-    if not Doc.has_extension(DROPOUT_TWIN):
-        Doc.set_extension(DROPOUT_TWIN, default=None)
-
-
-register_twin_extension()
 
 
 @registry.batchers("conner.ConsistencyBatcher.v1")

@@ -8,13 +8,15 @@ from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
-from thinc.api import Config, Model, set_dropout_rate, torch2xp, xp2torch
+from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from .batching import DROPOUT_ON
-from .crf import TRANSITION_MODES, pad_emissions
+from .bioes_crf import TRANSITION_MODES
+from .consistency import build_consistency_loss
+from .crf import pad_emissions
+from .extensions import DROPOUT_ON
 from .groups import find_consistency_groups
-from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
+from .losses import DIVERGENCE_MODES, TOKEN_SOURCES
 from .model import attach_crf
 from .pieceless import force_outside, outside_tags, pieceless_tokens
 from .tags import TagSet, spans_from_tags
@@ -148,6 +150,7 @@ class ConnerTagger(TrainablePipe):
         self.transitions = transitions
         self.detach_reference = detach_reference
         self.cfg: Dict = {"labels": []}
+        self._consistency_loss: Optional[Model] = None
 
     @property
     def labels(self) -> Tuple[str, ...]:
@@ -269,25 +272,26 @@ class ConnerTagger(TrainablePipe):
     ) -> Tuple[Dict[str, float], List[Floats2d]]:
         """L_drop and L_trans over the batch's twins and pairs, and the
         gradient of ``alpha * L_drop + beta * L_trans`` for every doc."""
-        xp = self.model.ops.xp
+        padded, mask = pad_emissions(emissions, self.model.ops.xp)
         groups = find_consistency_groups(docs)
-        padded, mask = pad_emissions(emissions, xp)
-        scores = xp2torch(padded, requires_grad=True)
-        real = xp2torch(mask).bool()
-        crf_params = None
-        if self.token_distribution == "crf":
-            crf_params = CRFParams.from_module(self.model.get_ref("crf").shims[0]._model)
-        options = dict(mode=self.divergence, source=self.token_distribution, crf_params=crf_params, detach_reference=self.detach_reference)
-        first, second = groups.twins
-        drop = dropout_consistency(scores[first], scores[second], real[first], **options)
-        trans = translation_consistency(
-            scores, groups.unlabeled_spans, scores, groups.translated_spans, self.tagset,
-            unlabeled_mask=real, translated_mask=real, **options
-        )
-        (self.weights.alpha * drop + self.weights.beta * trans).backward()
-        d_padded = torch2xp(scores.grad)
+        (drop, trans), backprop = self.consistency_loss.begin_update((padded, mask, groups))
+        d_padded = backprop((self.weights.alpha, self.weights.beta))
         d_emissions = [d_padded[i, : len(e)] for i, e in enumerate(emissions)]
-        return {"drop": float(drop.detach()), "trans": float(trans.detach())}, d_emissions
+        return {"drop": drop, "trans": trans}, d_emissions
+
+    @property
+    def consistency_loss(self) -> Model:
+        """The Thinc layer of the consistency losses (built once the CRF exists)."""
+        crf = self.model.get_ref("crf")
+        if self._consistency_loss is None or self._consistency_loss.get_ref("crf") is not crf:
+            self._consistency_loss = build_consistency_loss(
+                self.tagset,
+                crf,
+                divergence=self.divergence,
+                token_distribution=self.token_distribution,
+                detach_reference=self.detach_reference,
+            )
+        return self._consistency_loss
 
     def get_loss(
         self, examples: Iterable[Example], emissions: List[Floats2d]

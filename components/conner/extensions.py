@@ -1,11 +1,19 @@
-"""Doc extension attributes for conjugate spans (ConNER translation consistency).
+"""Every Doc extension attribute and Doc-level key of the package.
 
-An unlabeled target sentence and its translation are two Docs that share a
+Conjugate spans (translation consistency). An unlabeled target sentence and its translation are two Docs that share a
 ``conjugate_id``. Each holds ``conjugate_spans``: a list of
 ``[span_key, start, end]`` token offsets (end exclusive). A span in the
 target Doc and a span in the translation with the same ``span_key`` form a
 conjugate pair. Plain lists of ints keep the values msgpack-serializable, so
 they travel in DocBin files (``store_user_data=True``).
+
+Dropout twins (dropout consistency). The batcher copies each labeled (or
+unlabeled) sentence and gives both copies the same ``dropout_twin`` key, so
+the component can find the two dropout passes of one sentence in a batch.
+
+Weak labels of conjugate spans. ``doc.user_data[SPAN_LABELS_KEY]`` holds
+``[[span_key, label], ...]`` from weak tagging, read by the translation
+step's placeholders and dropped from its outputs.
 """
 from typing import Dict, List, Optional
 
@@ -15,11 +23,15 @@ CONJUGATE_ID = "conjugate_id"
 CONJUGATE_SPANS = "conjugate_spans"
 CONJUGATE_ROLE = "conjugate_role"
 ROLES = ("target", "translation")
+DROPOUT_TWIN = "dropout_twin"
+# Which sentences get dropout twins (a setting of the batcher and component).
+DROPOUT_ON = ("labeled", "unlabeled")
+SPAN_LABELS_KEY = "conner_span_labels"
 
 
 def register_extensions() -> None:
     """Register the extension attributes once (safe to call repeatedly)."""
-    for name in (CONJUGATE_ID, CONJUGATE_SPANS, CONJUGATE_ROLE):
+    for name in (CONJUGATE_ID, CONJUGATE_SPANS, CONJUGATE_ROLE, DROPOUT_TWIN):
         if not Doc.has_extension(name):
             Doc.set_extension(name, default=None)
 

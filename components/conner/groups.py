@@ -3,8 +3,7 @@ from typing import Dict, List, NamedTuple, Tuple
 
 from spacy.tokens import Doc
 
-from .batching import DROPOUT_TWIN
-from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, get_conjugate_spans
+from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, DROPOUT_TWIN, get_conjugate_spans
 
 
 class ConsistencyGroups(NamedTuple):
@@ -37,11 +36,11 @@ def find_consistency_groups(docs: List[Doc]) -> ConsistencyGroups:
         if "target" not in sides or "translation" not in sides:
             continue
         t, tr = sides["target"], sides["translation"]
-        source_spans = get_conjugate_spans(docs[t])
-        target_spans = get_conjugate_spans(docs[tr])
-        for key in sorted(set(source_spans) & set(target_spans)):
-            unlabeled.append((t, source_spans[key].start, source_spans[key].end))
-            translated.append((tr, target_spans[key].start, target_spans[key].end))
+        target_spans = get_conjugate_spans(docs[t])
+        translation_spans = get_conjugate_spans(docs[tr])
+        for key in sorted(set(target_spans) & set(translation_spans)):
+            unlabeled.append((t, target_spans[key].start, target_spans[key].end))
+            translated.append((tr, translation_spans[key].start, translation_spans[key].end))
     return ConsistencyGroups(
         ([a for a, _ in twins], [b for _, b in twins]), unlabeled, translated
     )

@@ -36,7 +36,7 @@ Tag layout (see :mod:`conner.tags`): index 0 is ``O``; then, per label in
 sorted order, ``B-``, ``I-``, ``E-``, ``S-``.
 """
 import math
-from typing import NamedTuple, Optional, Sequence, Tuple, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import torch
 from torch import Tensor

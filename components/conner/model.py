@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Model, chain, with_array
+from thinc.api import Linear, Model, with_array
 from thinc.types import Floats2d
 
 from .crf import build_crf

@@ -26,7 +26,7 @@ import numpy
 from spacy.tokens import Doc
 from thinc.api import get_array_module
 
-from .crf import ILLEGAL
+from .bioes_crf import ILLEGAL
 from .tags import OUTSIDE, spans_from_tags
 
 # Zero-width space, non-joiner, joiner, word joiner, byte-order mark.

@@ -19,16 +19,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from tqdm import tqdm
 
-from ..extensions import CONJUGATE_ROLE, conjugate_id, set_conjugate_spans
+from ..extensions import CONJUGATE_ROLE, SPAN_LABELS_KEY, conjugate_id, set_conjugate_spans
 from .cache import CachedTranslator, TranslationCache
 from .engines import TranslationEngine
 from .placeholders import FLAG_KINDS, REPAIR_KINDS, Piece, fill, find_placeholders, make_placeholder, mask_spans
-
-# Doc.user_data key of [[span_key, label], ...]: the weak tagger's types,
-# written only on request (weak_tag.py --keep-labels) for typed
-# placeholders, and removed from every Doc this module returns.
-SPAN_LABELS_KEY = "conner_span_labels"
-
 
 @dataclass
 class TranslationSummary:
