@@ -1,16 +1,16 @@
 """Throughput and placeholder survival of a translation engine on CoNLL-2002.
 
 Reads Spanish (or Dutch) CoNLL-2002 sentences straight from NLTK's
-``conll2002.zip`` and, for this measurement only, takes candidate spans from
-the gold entity boundaries (types are dropped). Translates everything twice
-through one fresh cache: a cold run (every text goes to the engine) and a
-warm run (every text comes from the cache), and prints both summaries.
+``conll2002.zip`` (``conner.conll``, entities read as conlleval reads them)
+and, for this measurement only, takes candidate spans from the gold entity
+boundaries (types are dropped). Translates everything twice through one
+fresh cache: a cold run (every text goes to the engine) and a warm run
+(every text comes from the cache), and prints both summaries.
 
     python scripts/bench_translation.py conll2002.zip --member conll2002/esp.train
 """
 import json
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import List, Optional
 
@@ -18,39 +18,24 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
+from conner.conll import doc_from_words, read_conll
 from conner.extensions import set_conjugate_spans
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 
 
-def read_conll2002(path: Path, member: str, limit: Optional[int] = None) -> List[Doc]:
-    """Docs with gold entity boundaries as conjugate spans (``token POS tag`` lines)."""
-    nlp = spacy.blank("xx")
+def gold_candidate_docs(
+    path: Path, member: Optional[str] = None, limit: Optional[int] = None
+) -> List[Doc]:
+    """Unannotated Docs of a CoNLL file with its gold entity boundaries as conjugate spans."""
+    sentences, _ = read_conll(path, member)
+    vocab = spacy.blank("xx").vocab
     docs: List[Doc] = []
-    words: List[str] = []
-    tags: List[str] = []
-    with zipfile.ZipFile(path) as archive:
-        lines = archive.read(member).decode("utf-8").split("\n") + [""]
-    for line in lines:
-        parts = line.split()
-        if parts and parts[0] != "-DOCSTART-":
-            words.append(parts[0])
-            tags.append(parts[-1])
-            continue
-        if parts or not words:
-            continue
-        spans = []
-        for i, tag in enumerate(tags):
-            if tag.startswith("B-") or (tag.startswith("I-") and (i == 0 or tags[i - 1] == "O")):
-                spans.append([len(spans), i, i + 1])
-            elif tag.startswith("I-"):
-                spans[-1][2] = i + 1
-        doc = Doc(nlp.vocab, words=words)
-        set_conjugate_spans(doc, str(len(docs)), "target", spans)
+    for index, sentence in enumerate(sentences[:limit]):
+        doc = doc_from_words(vocab, sentence.words)
+        spans = [[key, start, end] for key, (start, end, _) in enumerate(sentence.spans or [])]
+        set_conjugate_spans(doc, str(index), "target", spans)
         docs.append(doc)
-        words, tags = [], []
-        if limit is not None and len(docs) >= limit:
-            break
     return docs
 
 
@@ -66,7 +51,7 @@ def main(
 ) -> None:
     """Cold- and warm-cache throughput plus placeholder survival by kind."""
     refuse_overwriting_inputs([output], [zip_path])
-    docs = read_conll2002(zip_path, member, limit)
+    docs = gold_candidate_docs(zip_path, member, limit)
     translation_engine = get_engine(engine, src, tgt)
     nlp = spacy.blank(tgt)
     results = {}

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from conner.diagnostics import pair_span_diagnostics, sample_pairs
 from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from conner.pairs import bare_copy
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -27,7 +28,7 @@ def iob2_tags(doc: Doc) -> List[str]:
 
 def tag_docs(nlp: Language, gold: List[Doc], batch_size: int) -> List[Doc]:
     """Run ``nlp`` over copies of the gold docs' words."""
-    inputs = (Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]) for doc in gold)
+    inputs = (bare_copy(doc, nlp.vocab) for doc in gold)
     return list(tqdm(nlp.pipe(inputs, batch_size=batch_size), total=len(gold), unit="sent", leave=False))
 
 

@@ -5,8 +5,8 @@ sentences, ``token<TAB>span-id<TAB>tag``) and ``trans.txt`` (their Google
 translation into English, same layout and span ids). Writes one DocBin that
 holds, for each kept pair, the target Doc followed by its translation Doc,
 with the same ``conjugate_id`` and the roles ``target`` and ``translation``
-(see ``conner.extensions``): the layout ``conner.ConjugatePairs.v1`` reads
-and ``translate.py`` writes. A DocBin does not store the language, so the
+(see ``conner.extensions``): the layout ``conner.pairs.write_pairs`` writes
+(for ``translate.py`` too) and ``conner.ConjugatePairs.v1`` reads. A DocBin does not store the language, so the
 Docs take the vocab they are loaded with. Pair ids are the folder name and
 the sentence's 0-based block number in both files, e.g. ``En2De-17``.
 
@@ -15,7 +15,8 @@ same non-zero id, and its id is the ``span_key``. The release numbers the
 target's entities one by one, so adjacent spans have different ids and runs
 split wherever the id changes. A few ids occur in more than one run of a
 sentence (mostly a translation that repeats an entity); a key must name one
-span per Doc, so such ids are dropped from the pair. Only spans whose id is
+span per Doc, so such ids are dropped from the pair and counted, the policy
+of every reader of the release (``conner.release``). Only spans whose id is
 found on both sides are kept; pairs left with no common span are dropped.
 
 Only the first two columns are read: the last column holds the *gold* target
@@ -25,26 +26,30 @@ labels, which must never reach training, so ``doc.ents`` stays unset.
         corpus/pairs_de.spacy --lang de --report reports/import_de.json
 """
 from collections import Counter
-from itertools import zip_longest
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import spacy
 import srsly
 import typer
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from conner.conll import Block, ConllFormatError, iter_blocks
+from conner.conll import doc_from_words
 from conner.extensions import set_conjugate_spans
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.pairs import write_pairs
+from conner.release import (
+    ReleasePair,
+    Run,
+    keys_of,
+    read_release_pairs,
+    release_files,
+    without_repeated_keys,
+)
 
-TARGET_FILE = "unlabel.txt"
-TRANSLATION_FILE = "trans.txt"
-# (span_key, start, end), end exclusive: the layout set_conjugate_spans takes.
-Run = Tuple[int, int, int]
 COUNTS = (
     "pairs_read",
     "pairs_kept",
@@ -61,60 +66,22 @@ COUNTS = (
 )
 
 
-def read_span_ids(block: Block, source: str) -> Tuple[List[str], List[int]]:
-    """Words and span ids of a block; the tag column is never looked at."""
-    words, ids = [], []
-    for row, line in zip(block.rows, block.lines):
-        if len(row) < 2 or not (row[1].isascii() and row[1].isdigit()):
-            raise ConllFormatError(source, line, f"expected token<TAB>span-id<TAB>..., got {row!r}")
-        words.append(row[0])
-        ids.append(int(row[1]))
-    return words, ids
-
-
-def span_runs(ids: Sequence[int]) -> List[Run]:
-    """Maximal runs of the same non-zero span id."""
-    runs = []
-    start = 0
-    for i in range(1, len(ids) + 1):
-        if i == len(ids) or ids[i] != ids[start]:
-            if ids[start] != 0:
-                runs.append((ids[start], start, i))
-            start = i
-    return runs
-
-
-def keys_of(runs: Sequence[Run]) -> Set[int]:
-    """The distinct keys of some runs."""
-    return {key for key, _, _ in runs}
-
-
-def repeated_keys(runs: Sequence[Run]) -> Set[int]:
-    """Keys that name more than one run."""
-    counts = Counter(key for key, _, _ in runs)
-    return {key for key, count in counts.items() if count > 1}
-
-
 def common_keys(target_runs: Sequence[Run], translation_runs: Sequence[Run]) -> Set[int]:
     """Keys with exactly one run on each side."""
-    ambiguous = repeated_keys(target_runs) | repeated_keys(translation_runs)
-    return (keys_of(target_runs) & keys_of(translation_runs)) - ambiguous
+    target_kept, translation_kept = without_repeated_keys(target_runs, translation_runs)
+    return keys_of(target_kept) & keys_of(translation_kept)
 
 
-def count_pair(
-    counts: Counter, target_runs: List[Run], translation_runs: List[Run], keep: Set[int]
-) -> None:
+def count_pair(counts: Counter, pair: ReleasePair, keep: Set[int]) -> None:
     """Add one pair's kept and dropped spans to ``counts``."""
-    ambiguous = repeated_keys(target_runs) | repeated_keys(translation_runs)
+    target_runs, translation_runs = pair.target.runs, pair.translation.runs
     counts["pairs_read"] += 1
     counts["pairs_with_differing_span_sets"] += keys_of(target_runs) != keys_of(translation_runs)
-    counts["keys_repeated"] += len(ambiguous)
+    counts["keys_repeated"] += len(pair.repeated_keys)
+    counts["spans_dropped_repeated"] += pair.repeated_runs
     counts["spans_kept"] += len(keep)
-    for key, _, _ in list(target_runs) + list(translation_runs):
-        if key in ambiguous:
-            counts["spans_dropped_repeated"] += 1
-        elif key not in keep:
-            counts["spans_dropped_unmatched"] += 1
+    for runs in pair.kept_runs():
+        counts["spans_dropped_unmatched"] += sum(key not in keep for key, _, _ in runs)
     if not keep:
         counts["pairs_dropped"] += 1
         if target_runs or translation_runs:
@@ -129,23 +96,9 @@ def make_doc(
     vocab: Vocab, words: List[str], pair_id: str, role: str, runs: List[Run], keep: Set[int]
 ) -> Doc:
     """A Doc with the kept runs as conjugate spans and no entities."""
-    # Tokens are joined by single spaces, as conner.conll builds its Docs.
-    doc = Doc(vocab, words=words, spaces=[True] * (len(words) - 1) + [False])
+    doc = doc_from_words(vocab, words)
     set_conjugate_spans(doc, pair_id, role, [list(run) for run in runs if run[0] in keep])
     return doc
-
-
-def paired_blocks(target_path: Path, translation_path: Path) -> Iterator[Tuple[int, Block, Block]]:
-    """Yield (index, target block, translation block), checking the files align."""
-    target_blocks = iter_blocks(target_path)
-    translation_blocks = iter_blocks(translation_path)
-    for index, (target, translation) in enumerate(zip_longest(target_blocks, translation_blocks)):
-        if target is None or translation is None:
-            raise ValueError(
-                f"{target_path} and {translation_path} differ in their number of sentences "
-                f"(one ends after {index})"
-            )
-        yield index, target, translation
 
 
 def import_release(
@@ -159,36 +112,24 @@ def import_release(
     pairs = []
     # Zero counts are reported too, so every report has the same keys.
     counts: Counter = Counter(dict.fromkeys(COUNTS, 0))
-    for index, target, translation in paired_blocks(target_path, translation_path):
-        if not target.rows and not translation.rows:
+    for pair in read_release_pairs(target_path, translation_path):
+        if pair.is_empty:
             # A block of document markers only: not a sentence on either side.
             counts["docstart_only_blocks"] += 1
             continue
-        target_words, target_ids = read_span_ids(target, str(target_path))
-        translation_words, translation_ids = read_span_ids(translation, str(translation_path))
-        target_runs, translation_runs = span_runs(target_ids), span_runs(translation_ids)
-        keep = common_keys(target_runs, translation_runs)
-        count_pair(counts, target_runs, translation_runs, keep)
+        target, translation = pair.target, pair.translation
+        keep = common_keys(target.runs, translation.runs)
+        count_pair(counts, pair, keep)
         if not keep:
             continue
-        pair_id = f"{pair_prefix}{index}"
-        target_doc = make_doc(target_vocab, target_words, pair_id, "target", target_runs, keep)
+        pair_id = f"{pair_prefix}{pair.index}"
+        target_doc = make_doc(target_vocab, target.words, pair_id, "target", target.runs, keep)
         translation_doc = make_doc(
-            translation_vocab, translation_words, pair_id, "translation", translation_runs, keep
+            translation_vocab, translation.words, pair_id, "translation", translation.runs, keep
         )
         pairs.append((target_doc, translation_doc))
     counts["spans_dropped"] = counts["spans_dropped_repeated"] + counts["spans_dropped_unmatched"]
     return pairs, dict(sorted(counts.items()))
-
-
-def write_pairs(pairs: Sequence[Tuple[Doc, Doc]], output_path: Path) -> None:
-    """Write each target Doc, then its translation, with their user data."""
-    doc_bin = DocBin(store_user_data=True)
-    for target_doc, translation_doc in pairs:
-        doc_bin.add(target_doc)
-        doc_bin.add(translation_doc)
-    with atomic_output(output_path) as temporary:
-        doc_bin.to_disk(temporary)
 
 
 def main(
@@ -207,20 +148,18 @@ def main(
     try:
         require_language(lang)
         require_language(translation_lang)
-        refuse_overwriting_inputs(
-            [output_path, report_path], [release_dir / TARGET_FILE, release_dir / TRANSLATION_FILE]
-        )
+        target_path, translation_path = release_files(release_dir)
+        refuse_overwriting_inputs([output_path, report_path], [target_path, translation_path])
         pairs, counts = import_release(
-            release_dir / TARGET_FILE,
-            release_dir / TRANSLATION_FILE,
+            target_path,
+            translation_path,
             spacy.blank(lang).vocab,
             spacy.blank(translation_lang).vocab,
             prefix,
         )
     except ValueError as err:
         msg.fail(str(err), exits=1)
-    if pairs:
-        write_pairs(pairs, output_path)
+    write_pairs(pairs, output_path)  # writes nothing when no pair was kept
     report = {
         "release_dir": str(release_dir),
         "output": str(output_path),

@@ -31,6 +31,7 @@ from spacy.tokens import DocBin
 
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.pairs import write_pairs
 from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 from conner.translation.engines import TranslationEngine, TranslationError
 
@@ -72,21 +73,16 @@ def translate_file(
     docs = list(DocBin().from_disk(input_path).get_docs(source_vocab))
     summary = TranslationSummary()
     cache = TranslationCache(cache_path) if cache_path is not None else None
-    out = DocBin(store_user_data=True)
     try:
-        for target, translation in translate_docs(
+        pairs = translate_docs(
             docs, engine, nlp, cache=cache, batch_size=batch_size,
             typed_placeholders=typed_placeholders, max_tokens=max_tokens,
             summary=summary, progress=progress,
-        ):
-            out.add(target)
-            out.add(translation)
+        )
+        write_pairs(pairs, output_path)  # writes nothing when no pair is kept
     finally:
         if cache is not None:
             cache.close()
-    if summary.pairs_kept:
-        with atomic_output(output_path) as temporary:
-            out.to_disk(temporary)
     return summary
 
 

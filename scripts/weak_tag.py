@@ -26,12 +26,8 @@ from tqdm import tqdm
 
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
-from conner.translation.pipeline import SPAN_LABELS_KEY
-
-
-def _bare(doc: Doc, nlp: Language) -> Doc:
-    """The same words and whitespace, nothing else."""
-    return Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
+from conner.pairs import bare_copy
+from conner.extensions import SPAN_LABELS_KEY
 
 
 def weak_tag_docs(
@@ -49,10 +45,10 @@ def weak_tag_docs(
     entities already on the input cannot influence or survive tagging.
     ``progress`` shows a bar of the Docs tagged (on stderr).
     """
-    tagged = nlp.pipe((_bare(doc, nlp) for doc in docs), batch_size=batch_size)
+    tagged = nlp.pipe((bare_copy(doc, nlp.vocab) for doc in docs), batch_size=batch_size)
     with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
         for index, (doc, prediction) in enumerate(zip(docs, tagged)):
-            out = _bare(doc, nlp)
+            out = bare_copy(doc, nlp.vocab)
             pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
             ents = list(prediction.ents)
             set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import import_conner_release as importer
 from conner.conll import ConllFormatError
+from conner.release import TARGET_FILE, TRANSLATION_FILE, span_runs
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.pairs import load_pairs
 
@@ -40,7 +41,7 @@ TRANSLATION = [
 def write_release(folder: Path, target=TARGET, translation=TRANSLATION) -> Path:
     """An En2XX folder with a document marker block first, as in En2De."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, sentences in ((importer.TARGET_FILE, target), (importer.TRANSLATION_FILE, translation)):
+    for name, sentences in ((TARGET_FILE, target), (TRANSLATION_FILE, translation)):
         text = "-DOCSTART-\t0\tO\n\n"
         text += "".join("".join("\t".join(row) + "\n" for row in rows) + "\n" for rows in sentences)
         (folder / name).write_text(text, encoding="utf-8")
@@ -49,8 +50,8 @@ def write_release(folder: Path, target=TARGET, translation=TRANSLATION) -> Path:
 
 def run_import(folder: Path):
     return importer.import_release(
-        folder / importer.TARGET_FILE,
-        folder / importer.TRANSLATION_FILE,
+        folder / TARGET_FILE,
+        folder / TRANSLATION_FILE,
         spacy.blank("de").vocab,
         spacy.blank("en").vocab,
         pair_prefix="En2De-",
@@ -74,7 +75,7 @@ def spans_by_key(doc: Doc):
     ],
 )
 def test_span_runs(ids, runs):
-    assert importer.span_runs(ids) == runs
+    assert span_runs(ids) == runs
 
 
 def test_common_keys_skip_unmatched_and_repeated_keys():

@@ -377,11 +377,18 @@ def labeled_sentence(block: Block, report: ConllReport, source: str) -> Sentence
     return Sentence([row[0] for row in block.rows], spans, block.lines[0])
 
 
+def doc_from_words(vocab: Vocab, words: Sequence[str]) -> Doc:
+    """An unannotated Doc of ``words``, the way every CoNLL-like file is read.
+
+    Tokens are joined by single spaces, with no space after the last one.
+    """
+    spaces = [True] * (len(words) - 1) + [False] if words else []
+    return Doc(vocab, words=list(words), spaces=spaces)
+
+
 def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     """A Doc of the sentence; doc.ents is set (all other tokens O) only if labeled."""
-    # Tokens are joined by single spaces, with no space after the last one.
-    spaces = [True] * (len(sentence.words) - 1) + [False]
-    doc = Doc(vocab, words=sentence.words, spaces=spaces)
+    doc = doc_from_words(vocab, sentence.words)
     if sentence.spans is not None:
         doc.ents = [Span(doc, start, end, label=label) for start, end, label in sentence.spans]
     return doc

@@ -16,10 +16,10 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import xp2torch
 
-from .crf import pad_emissions
+from .crf import crf_module, pad_emissions
 from .groups import find_consistency_groups
 from .losses import CRFParams, span_log_distribution, token_log_probs
-from .pairs import load_pairs
+from .pairs import bare_copy, load_pairs
 from .tags import TagSet
 
 DISTRIBUTIONS = ("softmax", "crf")
@@ -68,7 +68,7 @@ def pair_span_diagnostics(
     :func:`span_agreement`. The pipeline is run without dropout."""
     pipe = nlp.get_pipe(component)
     tagset: TagSet = pipe.tagset
-    docs = [Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for p in pairs for d in p]
+    docs = [bare_copy(d, nlp.vocab) for p in pairs for d in p]
     emissions = []
     for start in range(0, len(docs), batch_size):
         batch = docs[start : start + batch_size]
@@ -84,7 +84,7 @@ def pair_span_diagnostics(
         return {}
     padded, mask = pad_emissions(emissions, pipe.model.ops.xp)
     scores, real = xp2torch(padded), xp2torch(mask).bool()
-    crf = pipe.model.get_ref("crf").shims[0]._model
+    crf = crf_module(pipe.model.get_ref("crf"))
     out = {}
     with torch.no_grad():
         for source in distributions:

@@ -1,7 +1,13 @@
-"""Streams of conjugate pairs (unlabeled sentence + its translation) for training."""
+"""Conjugate pairs (unlabeled sentence + its translation) on disk and in training.
+
+On disk, pairs are one DocBin (``store_user_data=True``): each target Doc
+followed by its translation, both with the same ``conjugate_id`` and the
+roles "target" and "translation" (``conner.extensions``).
+:func:`write_pairs` writes that layout and :func:`load_pairs` reads it.
+"""
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
@@ -9,6 +15,7 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 
 from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, get_conjugate_spans
+from .outputs import atomic_output
 
 Pair = Tuple[Example, Example]
 PairStream = Callable[[Vocab], Iterator[Pair]]
@@ -80,6 +87,48 @@ def load_pairs(path: Path, vocab: Vocab) -> List[Tuple[Doc, Doc]]:
     return pairs
 
 
+def check_pair(target: Doc, translation: Doc) -> None:
+    """Raise unless two Docs are the target and translation sides of one pair."""
+    roles = (target._.get(CONJUGATE_ROLE), translation._.get(CONJUGATE_ROLE))
+    if roles != ("target", "translation"):
+        raise ValueError(f"expected a (target, translation) pair of Docs, got roles {roles}")
+    ids = (target._.get(CONJUGATE_ID), translation._.get(CONJUGATE_ID))
+    if ids[0] is None or ids[0] != ids[1]:
+        raise ValueError(f"the two sides of a pair must share a conjugate_id, got {ids}")
+
+
+def write_pairs(pairs: Iterable[Tuple[Doc, Doc]], path: Path) -> int:
+    """Write (target, translation) Doc pairs to ``path``, in the layout ``load_pairs`` reads.
+
+    pairs (Iterable[Tuple[Doc, Doc]]): read once, so a generator streams.
+    path (Path): the DocBin to write; it appears only once complete.
+    RETURNS (int): the number of pairs written. With none, nothing is written:
+        a file without a pair would only fail later, in training.
+    """
+    doc_bin = DocBin(store_user_data=True)
+    count = 0
+    for target, translation in pairs:
+        check_pair(target, translation)
+        doc_bin.add(target)
+        doc_bin.add(translation)
+        count += 1
+    if count:
+        with atomic_output(path) as temporary:
+            doc_bin.to_disk(temporary)
+    return count
+
+
+def bare_copy(doc: Doc, vocab: Optional[Vocab] = None) -> Doc:
+    """A Doc of the same words and whitespace and nothing else: no entities,
+    no other annotation, no user data (conjugate spans included).
+
+    vocab (Optional[Vocab]): the copy's vocab; by default ``doc.vocab``.
+    """
+    words = [token.text for token in doc]
+    spaces = [bool(token.whitespace_) for token in doc]
+    return Doc(vocab if vocab is not None else doc.vocab, words=words, spaces=spaces)
+
+
 def unannotated_example(doc: Doc) -> Example:
     """An Example whose reference has no entity annotation (adds no NLL)."""
-    return Example(doc, Doc(doc.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc]))
+    return Example(doc, bare_copy(doc))

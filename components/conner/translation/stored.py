@@ -7,16 +7,19 @@ Sources are matched after collapsing whitespace. Accepted files:
 - ``*.tsv``: ``source<TAB>translation`` per line;
 - ``*.jsonl``: ``{"source": ..., "translation": ...}`` per line;
 - a folder holding ``unlabel.txt`` and ``trans.txt`` (the release format,
-  ``token<TAB>span-id<TAB>tag``, blank line between sentences). It is read
-  into what the placeholder pipeline will ask for: each target sentence
-  with its spans masked as ``SPAN0``, ``SPAN1`` ... (numbered by position)
-  -> the translation with the same span ids masked the same way, and each
-  span text -> its translation. The tags column is ignored. A span text the
-  release translated differently in different sentences maps to its most
-  frequent translation (``ReleaseStats.ambiguous_occurrences`` counts the
-  occurrences that get another one than in the release: about 4 % of the
-  En2Es span occurrences). A span the release lost in every sentence maps
-  to "" (its span is dropped, as in the release).
+  read by ``conner.release``). It is read into what the placeholder
+  pipeline will ask for: each target sentence with its spans masked as
+  ``SPAN0``, ``SPAN1`` ... (numbered by position) -> the translation with
+  the same span ids masked the same way, and each span text -> its
+  translation. A span id that names several runs of a sentence is dropped
+  from that pair, its words left unmasked, as the importer of the release
+  drops it (``ReleaseStats.keys_repeated`` and ``spans_dropped_repeated``
+  count them; ``StoredEngine.release_stats`` holds each folder's stats). A
+  span text the release translated differently in different sentences maps
+  to its most frequent translation (``ReleaseStats.ambiguous_occurrences``
+  counts the occurrences that get another one than in the release: about
+  4 % of the En2Es span occurrences). A span the release lost in every
+  sentence maps to "" (its span is dropped, as in the release).
 
 A source that is not in the files raises ``MissingTranslationError`` by
 default (``on_missing="error"``); with ``on_missing="empty"`` it translates
@@ -27,8 +30,9 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Sequence, Set, Tuple, Union
+from typing import Dict, List, Sequence, Set, Tuple, Union
 
+from ..release import Run, keys_of, read_release_pairs, release_files
 from .engines import BaseEngine, TranslationError
 from .placeholders import make_placeholder
 
@@ -45,82 +49,54 @@ def normalize(text: str) -> str:
 
 @dataclass
 class ReleaseStats:
+    """What a release folder held; repeated span ids are dropped, as the importer drops them."""
+
     sentences: int = 0
     spans: int = 0
     span_texts: int = 0
     ambiguous_span_texts: int = 0
     ambiguous_occurrences: int = 0
     lost_spans: int = 0
+    keys_repeated: int = 0
+    spans_dropped_repeated: int = 0
 
 
-def _read_columns(path: Path) -> Iterator[List[Tuple[str, str]]]:
-    """(token, span id) lists, one per blank-line separated sentence."""
-    sentence: List[Tuple[str, str]] = []
-    with path.open(encoding="utf-8") as file:
-        for line in file:
-            line = line.rstrip("\n")
-            if not line.strip():
-                if sentence:
-                    yield sentence
-                sentence = []
-                continue
-            columns = line.split("\t")
-            sentence.append((columns[0], columns[1]))
-    if sentence:
-        yield sentence
-
-
-def _runs(sentence: Sequence[Tuple[str, str]]) -> List[Tuple[str, List[str]]]:
-    """Maximal runs of tokens sharing a non-zero span id: (id, tokens)."""
-    runs: List[Tuple[str, List[str]]] = []
-    previous = "0"
-    for token, span_id in sentence:
-        if span_id != "0" and span_id == previous:
-            runs[-1][1].append(token)
-        elif span_id != "0":
-            runs.append((span_id, [token]))
-        previous = span_id
-    return runs
-
-
-def _masked(sentence: Sequence[Tuple[str, str]], placeholders: Dict[str, str]) -> str:
-    words: List[str] = []
-    previous = "0"
-    for token, span_id in sentence:
-        if span_id == "0" or span_id not in placeholders:
-            words.append(token)
-        elif span_id != previous:
-            words.append(placeholders[span_id])
-        previous = span_id
-    return " ".join(words)
+def masked_text(words: Sequence[str], runs: Sequence[Run], placeholders: Dict[int, str]) -> str:
+    """``words`` joined by spaces, each run whose span id has a placeholder replaced by it."""
+    masked = list(words)
+    # From the end, so that earlier offsets stay valid.
+    for key, start, end in sorted(runs, key=lambda run: run[1], reverse=True):
+        if key in placeholders:
+            masked[start:end] = [placeholders[key]]
+    return " ".join(masked)
 
 
 def read_release(folder: PathLike) -> Tuple[Dict[str, str], ReleaseStats]:
     """The source -> translation mapping held by a ConNER release folder."""
-    folder = Path(folder)
-    sources = list(_read_columns(folder / "unlabel.txt"))
-    targets = list(_read_columns(folder / "trans.txt"))
-    if len(sources) != len(targets):
-        raise ValueError(
-            f"{folder}: unlabel.txt has {len(sources)} sentences, trans.txt {len(targets)}"
-        )
     mapping: Dict[str, str] = {}
     span_votes: Dict[str, Counter] = defaultdict(Counter)
     lost_texts: Set[str] = set()
-    stats = ReleaseStats(sentences=len(sources))
-    for source, target in zip(sources, targets):
-        source_runs = _runs(source)
-        placeholders = {span_id: make_placeholder(i) for i, (span_id, _) in enumerate(source_runs)}
-        mapping[normalize(_masked(source, placeholders))] = _masked(target, placeholders)
+    stats = ReleaseStats()
+    for pair in read_release_pairs(*release_files(folder)):
+        if pair.is_empty:
+            continue  # document markers only
+        stats.sentences += 1
+        stats.keys_repeated += len(pair.repeated_keys)
+        stats.spans_dropped_repeated += pair.repeated_runs
+        # The release's target sentence is this engine's source.
+        source, translation = pair.target, pair.translation
+        source_runs, translation_runs = pair.kept_runs()
+        placeholders = {key: make_placeholder(i) for i, (key, _, _) in enumerate(source_runs)}
+        source_text = masked_text(source.words, source_runs, placeholders)
+        mapping[normalize(source_text)] = masked_text(translation.words, translation_runs, placeholders)
         stats.spans += len(source_runs)
-        source_text = {span_id: " ".join(tokens) for span_id, tokens in source_runs}
-        target_runs = _runs(target)
-        for span_id, tokens in target_runs:
-            if span_id in source_text:
-                span_votes[source_text[span_id]][" ".join(tokens)] += 1
-        lost = set(source_text) - {span_id for span_id, _ in target_runs}
+        span_texts = {run[0]: source.span_text(run) for run in source_runs}
+        for run in translation_runs:
+            if run[0] in span_texts:
+                span_votes[span_texts[run[0]]][translation.span_text(run)] += 1
+        lost = set(span_texts) - keys_of(translation_runs)
         stats.lost_spans += len(lost)
-        lost_texts.update(source_text[span_id] for span_id in lost)
+        lost_texts.update(span_texts[key] for key in lost)
     for span, votes in span_votes.items():
         (best, count), = votes.most_common(1)
         mapping.setdefault(normalize(span), best)
@@ -184,8 +160,14 @@ class StoredEngine(BaseEngine):
             raise ValueError(f"on_missing must be 'error' or 'empty', got {on_missing!r}")
         super().__init__(src_lang, tgt_lang, model="stored:" + ",".join(str(p) for p in paths))
         self.mapping: Dict[str, str] = {}
+        # What each release folder held (repeated span ids dropped and counted).
+        self.release_stats: Dict[str, ReleaseStats] = {}
         for path in paths:
-            self.mapping.update(read_pairs(path))
+            if Path(path).is_dir():
+                mapping, self.release_stats[str(path)] = read_release(path)
+            else:
+                mapping = read_pairs(path)
+            self.mapping.update(mapping)
         self.on_missing = on_missing
 
     def _translate(self, lines: List[str]) -> List[str]:
