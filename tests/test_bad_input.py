@@ -41,8 +41,8 @@ import weak_tag
 from conner.extensions import set_conjugate_spans
 from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
 from conner.pieceless import outside_tags
-from conner.translation import register_engine
-from conner.translation.engines import TranslationError
+from conner.prepare.translation import register_engine
+from conner.prepare.translation.engines import TranslationError
 from conner.windows import SubwordLimitedSpans
 from test_transformer_pipeline import build_nlp
 from test_weak_tag import ruler_pipeline, unlabeled_docs
@@ -462,7 +462,7 @@ def test_import_of_a_release_without_common_spans_fails_with_counts(tmp_path):
 
 
 def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
-    from conner.translation import get_engine
+    from conner.prepare.translation import get_engine
 
     with pytest.raises(TranslationError, match="no such model folder: /no/such/dir"):
         get_engine("opus-mt", "es", "en", model="/no/such/dir")

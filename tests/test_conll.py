@@ -1,4 +1,4 @@
-"""Tests of the CoNLL reader (conner.conll) and scripts/convert.py."""
+"""Tests of the CoNLL reader (conner.prepare.conll) and scripts/convert.py."""
 import zipfile
 import zlib
 from collections import Counter
@@ -12,7 +12,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 import convert as convert_script
-from conner.conll import (
+from conner.prepare.conll import (
     ConllFormatError,
     chunks_from_tags,
     detect_scheme,

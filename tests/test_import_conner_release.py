@@ -10,8 +10,8 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 import import_conner_release as importer
-from conner.conll import ConllFormatError
-from conner.release import TARGET_FILE, TRANSLATION_FILE, span_runs
+from conner.prepare.conll import ConllFormatError
+from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE, span_runs
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.pairs import load_pairs
 

@@ -3,7 +3,7 @@ import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 
-from conner.conll import doc_from_words
+from conner.prepare.conll import doc_from_words
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.pairs import bare_copy, load_pairs, write_pairs
 

@@ -1,7 +1,7 @@
 """Placeholder insertion (Figure 2) and recovery of placeholders an engine changed."""
 import pytest
 
-from conner.translation.placeholders import (
+from conner.prepare.translation.placeholders import (
     Piece,
     fill,
     find_placeholders,

@@ -1,20 +1,20 @@
-"""conner.release: the one reader of the ConNER release, used by the importer and the stored engine."""
+"""conner.prepare.release: the one reader of the ConNER release, used by the importer and the stored engine."""
 from pathlib import Path
 
 import pytest
 import spacy
 
 import import_conner_release as importer
-from conner.conll import ConllFormatError
-from conner.release import (
+from conner.prepare.conll import ConllFormatError
+from conner.prepare.release import (
     TARGET_FILE,
     TRANSLATION_FILE,
     read_release_pairs,
     release_files,
     without_repeated_keys,
 )
-from conner.translation import get_engine
-from conner.translation.stored import read_release
+from conner.prepare.translation import get_engine
+from conner.prepare.translation.stored import read_release
 
 # "EFE meldet Kiew": the translation repeats span 2 ("EFE ... EFE").
 TARGET = "-DOCSTART-\t0\tO\n\nEFE\t2\tS-ORG\nmeldet\t0\tO\nKiew\t1\tS-LOC\n\nAna\t1\tS-PER\nlacht\t0\tO\n\n"

@@ -5,7 +5,8 @@ import pytest
 import srsly
 import typer
 
-from seed_grid import System, expected_protocol, find_reusable, parse_systems, read_grid, train_command
+from seed_grid import expected_protocol, find_reusable, parse_systems
+from training_command import System, read_grid, train_command
 
 SETTINGS = dict(train="corpus/en_train.spacy", dev="corpus/en_dev_sample.spacy", encoder="encoders/e5-small",
                 max_steps=300, eval_frequency=100, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)

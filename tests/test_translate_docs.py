@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import translate
 from conner.extensions import get_conjugate_spans, set_conjugate_spans
-from conner.translation import (
+from conner.prepare.translation import (
     SPAN_LABELS_KEY,
     LineCountError,
     TranslationSummary,

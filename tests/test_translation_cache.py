@@ -11,7 +11,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 
 from conner.extensions import get_conjugate_spans, set_conjugate_spans
-from conner.translation import CachedTranslator, TranslationCache
+from conner.prepare.translation import CachedTranslator, TranslationCache
 from translation_fakes import FunctionEngine
 
 TESTS = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ import sys
 sys.path[:0] = [{tests!r}, {scripts!r}]
 import typer
 import translate
-from conner.translation import register_engine
+from conner.prepare.translation import register_engine
 from translation_fakes import SlowLoggingEngine
 register_engine("slow-fake", SlowLoggingEngine)
 app = typer.Typer()

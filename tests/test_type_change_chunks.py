@@ -10,8 +10,8 @@ import spacy
 
 import bench_translation
 import import_conner_release as importer
-from conner.conll import chunks_from_tags, read_conll
-from conner.release import TARGET_FILE, TRANSLATION_FILE
+from conner.prepare.conll import chunks_from_tags, read_conll
+from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE
 
 CONLL = "-DOCSTART- O\nAna I-PER\nBerlin I-LOC\nvisitó O\n\nB-y B-PER\nRoma I-LOC\n\n"
 

@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 import weak_tag
 from conner.extensions import get_conjugate_spans, set_conjugate_spans
-from conner.translation import SPAN_LABELS_KEY
+from conner.prepare.translation import SPAN_LABELS_KEY
 
 
 def ruler_pipeline(path):

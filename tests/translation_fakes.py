@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Deque, List, Optional
 from urllib.parse import parse_qs, urlparse
 
-from conner.translation.engines import BaseEngine
+from conner.prepare.translation.engines import BaseEngine
 
 
 def fake_translate(text: str) -> str:

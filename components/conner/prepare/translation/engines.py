@@ -108,10 +108,10 @@ EngineFactory = Callable[..., TranslationEngine]
 
 # name -> factory, or "module:attribute" imported on first use.
 _REGISTRY: Dict[str, Union[str, EngineFactory]] = {
-    "apertium": "conner.translation.apertium:ApertiumEngine",
-    "opus-mt": "conner.translation.opus_mt:OpusMTEngine",
-    "google": "conner.translation.google:GoogleEngine",
-    "stored": "conner.translation.stored:StoredEngine",
+    "apertium": "conner.prepare.translation.apertium:ApertiumEngine",
+    "opus-mt": "conner.prepare.translation.opus_mt:OpusMTEngine",
+    "google": "conner.prepare.translation.google:GoogleEngine",
+    "stored": "conner.prepare.translation.stored:StoredEngine",
 }
 
 

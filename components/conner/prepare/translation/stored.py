@@ -7,7 +7,7 @@ Sources are matched after collapsing whitespace. Accepted files:
 - ``*.tsv``: ``source<TAB>translation`` per line;
 - ``*.jsonl``: ``{"source": ..., "translation": ...}`` per line;
 - a folder holding ``unlabel.txt`` and ``trans.txt`` (the release format,
-  read by ``conner.release``). It is read into what the placeholder
+  read by ``conner.prepare.release``). It is read into what the placeholder
   pipeline will ask for: each target sentence with its spans masked as
   ``SPAN0``, ``SPAN1`` ... (numbered by position) -> the translation with
   the same span ids masked the same way, and each span text -> its

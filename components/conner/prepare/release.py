@@ -3,7 +3,7 @@
 An ``En2XX`` folder of the paper's released data holds the unlabeled
 target-language sentences (``unlabel.txt``) and their Google translation
 (``trans.txt``), one ``token<TAB>span-id<TAB>tag`` line per token and a
-blank line after each sentence (read by :func:`conner.conll.iter_blocks`,
+blank line after each sentence (read by :func:`conner.prepare.conll.iter_blocks`,
 so document markers are dropped and every malformed line is an error naming
 its file and line). Block ``i`` of one file is the translation of block
 ``i`` of the other.

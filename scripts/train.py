@@ -1,0 +1,95 @@
+"""Train one system with ``spacy train``: the single runs of project.yml.
+
+    python scripts/train.py SYSTEM [--pairs PATH] [--output DIR] PROTOCOL --seed N
+
+SYSTEM names the run (its output is ``training/SYSTEM`` unless ``--output``
+says otherwise) and, where ``configs/systems.yml`` has an entry of that
+name, its config overrides (the built-in ``ner`` baseline); ``--pairs``
+trains ConNER on those conjugate pairs. A system without pairs trains
+vanilla (alpha = beta = 0). PROTOCOL is the shared settings, the same
+options as ``scripts/seed_grid.py`` takes (project.yml keeps each profile
+in one variable, e.g. ``${vars.cpu_protocol}``); a setting not given keeps
+``configs/conner.cfg``'s value. Further ``--section.key value`` options are
+config overrides that win over everything else, as in ``spacy train``.
+
+The command is built by ``training_command.py``, as for the grids;
+``--dry-run`` prints it (JSON) instead of running it.
+"""
+import json
+import shlex
+import subprocess
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from spacy.cli._util import parse_config_overrides
+
+from training_command import System, read_grid, train_command
+
+SYSTEMS = Path("configs/systems.yml")
+
+app = typer.Typer(add_completion=False)
+
+
+def find_system(name: str, pairs: Optional[str], systems_file: Path) -> System:
+    """SYSTEM's entry in the systems file, on ``pairs`` where given; a name
+    without an entry is ConNER on ``pairs`` and needs them."""
+    known = {system.name: system for system in read_grid(systems_file)} if systems_file.exists() else {}
+    if name in known:
+        system = known[name]
+        return system._replace(pairs=pairs) if pairs else system
+    if not pairs:
+        raise typer.BadParameter(
+            f"{name!r} has no entry in {systems_file} ({', '.join(known) or 'none'}): add one, or give --pairs"
+        )
+    return System(name, pairs)
+
+
+def build_command(
+    system: str, pairs: Optional[str] = None, output: Optional[Path] = None, config: Path = Path("configs/conner.cfg"),
+    systems: Path = SYSTEMS, seed: Optional[int] = None, extra: Optional[List[str]] = None, **settings,
+) -> List[str]:
+    """The ``spacy train`` command of ``scripts/train.py``'s arguments."""
+    found = find_system(system, pairs, systems)
+    overrides = parse_config_overrides(list(extra or []), env_var=None)
+    if overrides:
+        found = found._replace(overrides={**found.overrides, **overrides})
+    return train_command(config, output or Path("training") / system, settings, seed, found)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def main(
+    ctx: typer.Context,
+    system: str = typer.Argument(..., help="Name of the run; its overrides are its entry in --systems, if any"),
+    pairs: Optional[str] = typer.Option(None, help="Conjugate pairs (file or folder): ConNER; none: vanilla"),
+    output: Optional[Path] = typer.Option(None, help="Output folder (default: training/SYSTEM)"),
+    config: Path = typer.Option(Path("configs/conner.cfg"), exists=True, dir_okay=False),
+    systems: Path = typer.Option(SYSTEMS, help="YAML file of systems: NAME -> config overrides"),
+    train: Optional[str] = typer.Option(None, help="Labeled training DocBin"),
+    dev: Optional[str] = typer.Option(None, help="Dev DocBin for model selection"),
+    encoder: Optional[str] = typer.Option(None, help="Encoder folder or Hugging Face name"),
+    max_steps: Optional[int] = typer.Option(None),
+    eval_frequency: Optional[int] = typer.Option(None),
+    pairs_per_batch: Optional[int] = typer.Option(None, help="Conjugate pairs per labeled batch"),
+    alpha: Optional[float] = typer.Option(None, help="ConNER's dropout-consistency weight"),
+    beta: Optional[float] = typer.Option(None, help="ConNER's translation-consistency weight"),
+    seed: Optional[int] = typer.Option(None, help="Training seed (system.seed)"),
+    gpu_id: Optional[int] = typer.Option(None, help="GPU id; none: spaCy's default, the CPU"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the command (JSON) instead of running it"),
+) -> None:
+    """Train SYSTEM with the shared overrides of training_command.py. Further
+    --section.key value options are config overrides that win over all others."""
+    cmd = build_command(
+        system, pairs, output, config, systems, seed, ctx.args, train=train, dev=dev, encoder=encoder,
+        max_steps=max_steps, eval_frequency=eval_frequency, pairs_per_batch=pairs_per_batch, alpha=alpha,
+        beta=beta, gpu_id=gpu_id,
+    )
+    if dry_run:
+        print(json.dumps(cmd))
+        return
+    print(shlex.join(["python", *cmd[1:]]), flush=True)
+    raise typer.Exit(subprocess.run(cmd).returncode)
+
+
+if __name__ == "__main__":
+    app()

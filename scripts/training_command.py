@@ -1,0 +1,105 @@
+"""The ``spacy train`` command of one training run, built in one place.
+
+``scripts/train.py`` (the single runs of project.yml) and
+``scripts/seed_grid.py`` (the grids) both train through
+:func:`train_command`, so every run gets its overrides of
+``configs/conner.cfg`` the same way:
+
+1. the shared settings of the protocol (``--train``, ``--dev``,
+   ``--encoder``, ``--max-steps``, ...; a setting left ``None`` is not
+   overridden, so the config's value stands);
+2. vanilla or ConNER: a system without pairs trains with alpha = beta = 0,
+   one with pairs gets ``paths.pairs`` (and the shared alpha and beta);
+3. the system's own overrides, which win.
+
+Systems are ``NAME -> {config.key: value}`` entries of a YAML file (the
+``--grid`` files of seed_grid.py, ``configs/systems.yml``), e.g.::
+
+    conner-learned:
+      paths.pairs: corpus/pairs/google
+      components.conner.transitions: learned
+"""
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, NamedTuple, Optional
+
+import srsly
+import typer
+
+
+class System(NamedTuple):
+    """A system of the grid: its name, its pairs (None: vanilla) and any
+    further config overrides (dotted spaCy config keys)."""
+
+    name: str
+    pairs: Optional[str]
+    overrides: Dict[str, Any] = {}
+
+
+def read_grid(path: Path) -> List[System]:
+    """The systems of a grid file: ``NAME: {config.key: value, ...}``."""
+    entries = srsly.read_yaml(path)
+    if not isinstance(entries, dict) or not entries:
+        raise typer.BadParameter(f"{path}: expected a mapping of system names to config overrides")
+    systems = []
+    for name, overrides in entries.items():
+        overrides = dict(overrides or {})
+        if any(key.startswith("--") for key in overrides):
+            raise typer.BadParameter(f"{path}: {name}: write config keys without '--'")
+        pairs = overrides.pop("paths.pairs", None)
+        systems.append(System(str(name), pairs, overrides))
+    return unique(systems)
+
+
+def unique(systems: List[System]) -> List[System]:
+    if len({s.name for s in systems}) != len(systems):
+        raise typer.BadParameter("system names must differ")
+    return systems
+
+
+# The shared settings and the config keys they override, in command order.
+SETTING_KEYS = {
+    "train": "paths.train",
+    "dev": "paths.dev",
+    "encoder": "paths.encoder",
+    "max_steps": "training.max_steps",
+    "eval_frequency": "training.eval_frequency",
+    "pairs_per_batch": "training.batcher.pairs_per_batch",
+}
+
+
+def config_overrides(settings: Dict, seed: Optional[int], system: System) -> Dict[str, Any]:
+    """Every config override of one training run: the shared settings (those
+    that are not None), then the system's own (which win)."""
+    conner = system.pairs is not None
+    overrides: Dict[str, Any] = {key: settings.get(name) for name, key in SETTING_KEYS.items()}
+    overrides["system.seed"] = seed
+    # Vanilla: no consistency terms, whatever the config says.
+    overrides["consistency.alpha"] = settings.get("alpha") if conner else 0
+    overrides["consistency.beta"] = settings.get("beta") if conner else 0
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if conner:
+        overrides["paths.pairs"] = system.pairs
+    overrides.update(system.overrides)
+    return overrides
+
+
+def override_value(value: Any) -> str:
+    """A value as ``spacy train`` reads it: strings as they are, anything
+    else as JSON (true, 2e-05, null, ["transformer","ner"])."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int], system: System) -> List[str]:
+    """The ``spacy train`` command line of one (system, seed); without
+    ``settings["gpu_id"]`` spaCy's default (-1, the CPU) applies."""
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
+        "--paths.loss_log", str(output / "losses.jsonl"),
+    ]
+    if settings.get("gpu_id") is not None:
+        cmd += ["--gpu-id", str(settings["gpu_id"])]
+    for key, value in config_overrides(settings, seed, system).items():
+        cmd += [f"--{key}", override_value(value)]
+    return cmd

@@ -1,0 +1,214 @@
+"""One `spacy train` command for the single runs (scripts/train.py) and the
+grids (scripts/seed_grid.py): project.yml's runs train exactly as the
+hand-written `spacy train` lines they replaced."""
+import json
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+import srsly
+import typer
+from spacy.cli._util import parse_config_overrides
+from spacy.util import load_config
+from typer.testing import CliRunner
+from weasel.util import load_project_config
+
+import train
+from training_command import System, config_overrides, read_grid, train_command
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The single runs' lines of project.yml before scripts/train.py.
+TRAIN_LINES = {
+    "train": "python -m spacy train configs/conner.cfg --output training/conner-vanilla --paths.loss_log training/conner-vanilla/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
+    "train-baseline": "python -m spacy train configs/conner.cfg --output training/ner --paths.loss_log training/ner/losses.jsonl --nlp.pipeline '[\"transformer\",\"ner\"]' --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
+    "train-conner": "python -m spacy train configs/conner.cfg --output training/conner-google --paths.loss_log training/conner-google/losses.jsonl --paths.pairs corpus/pairs/google --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
+    "train-conner-translated": "python -m spacy train configs/conner.cfg --output training/conner-es-${vars.translate_engine} --paths.loss_log training/conner-es-${vars.translate_engine}/losses.jsonl --paths.pairs corpus/pairs/es-${vars.translate_engine} --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
+    "train-smoke": "python -m spacy train configs/conner.cfg --output training/smoke --paths.loss_log training/smoke/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/smoke/en_train.spacy --paths.dev corpus/smoke/en_dev.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.smoke_steps} --training.eval_frequency 10 --training.optimizer.learn_rate.warmup_steps 2 --system.seed ${vars.seed}",
+}
+EVALUATE_LINES = {
+    "evaluate": "python scripts/evaluate.py training/conner-vanilla/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-vanilla --output reports/conner-vanilla.json --gpu-id ${vars.gpu_id}",
+    "evaluate-baseline": "python scripts/evaluate.py training/ner/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system spacy-ner --output reports/ner.json --gpu-id ${vars.gpu_id}",
+    "evaluate-conner": "python scripts/evaluate.py training/conner-google/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-google --output reports/conner-google.json --gpu-id ${vars.gpu_id}",
+    "evaluate-conner-translated": "python scripts/evaluate.py training/conner-es-${vars.translate_engine}/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-es-${vars.translate_engine} --output reports/conner-es-${vars.translate_engine}.json --gpu-id ${vars.gpu_id}",
+}
+GRID_LINES = {
+    "seed-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --system conner-vanilla= --system conner-google=corpus/pairs/google --system conner-es-${vars.translate_engine}=corpus/pairs/es-${vars.translate_engine} --reuse reports --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy",
+    "dev-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.dev_grid_seeds} --grid configs/grid_dev.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test es_dev=corpus/es_dev.spacy --test nl_dev=corpus/nl_dev.spacy --workers ${vars.grid_workers} --diagnostic-pairs corpus/pairs/google --training-dir training/${vars.dev_grid_name} --reports-dir reports/${vars.dev_grid_name}",
+    "alpha-beta-check": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.seed} --alpha ${vars.check_weight} --beta ${vars.check_weight} --system conner-google-w${vars.check_weight}=corpus/pairs/google --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test en_dev=corpus/en_dev_sample.spacy --training-dir training/alpha_beta --reports-dir reports/alpha_beta",
+    "paper-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_paper.yml --train corpus/en_train_full.spacy --dev corpus/en_dev.spacy --encoder ${vars.paper_encoder} --gpu-id ${vars.paper_gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --training-dir training/paper --reports-dir reports/paper",
+    "languages-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_languages.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --training-dir training/languages --reports-dir reports/languages",
+}
+# Default vars, and others, to see that each var still reaches its runs.
+VAR_SETS = [{}, {"vars.encoder": "xlm-roberta-large", "vars.max_steps": 7, "vars.eval_frequency": 3,
+                 "vars.pairs_per_batch": 16, "vars.seed": 2, "vars.gpu_id": 0, "vars.smoke_steps": 5,
+                 "vars.translate_engine": "opus-mt", "vars.check_weight": 0.125, "vars.paper_encoder": "x/y"}]
+
+
+def project(overrides):
+    config = load_project_config(ROOT, overrides=overrides)
+    variables = {**config["vars"], **{key[len("vars."):]: value for key, value in overrides.items()}}
+    return variables, {c["name"]: c for c in config["commands"]}
+
+
+def substitute(line, variables):
+    return re.sub(r"\$\{vars\.(\w+)\}", lambda m: str(variables[m.group(1)]), line)
+
+
+def train_py_command(script_line):
+    """What ``scripts/train.py`` would run for a project.yml line."""
+    args = shlex.split(script_line)
+    assert args[:2] == ["python", "scripts/train.py"]
+    result = CliRunner().invoke(train.app, args[2:] + ["--dry-run"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def split_options(args):
+    """(positionals, sorted [(option, value)]) of a command whose options all take a value."""
+    positionals, options, i = [], [], 0
+    while i < len(args):
+        if args[i].startswith("--"):
+            options.append((args[i], args[i + 1]))
+            i += 2
+        else:
+            positionals.append(args[i])
+            i += 1
+    return positionals, sorted(options)
+
+
+@pytest.fixture(autouse=True)
+def in_project_dir(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("overrides", VAR_SETS)
+@pytest.mark.parametrize("name", list(TRAIN_LINES))
+def test_each_run_trains_as_its_former_spacy_train_line(name, overrides):
+    variables, commands = project(overrides)
+    (line,) = commands[name]["script"]
+    (raw,) = {c["name"]: c for c in srsly.read_yaml(ROOT / "project.yml")["commands"]}[name]["script"]
+    assert len(raw) < 150, "the profile is one variable, not overrides in the line"
+    new = train_py_command(line)
+    old = shlex.split(substitute(TRAIN_LINES[name], variables))
+    assert new[:5] == [sys.executable, "-m", "spacy", "train", "configs/conner.cfg"] and old[:5] == [
+        "python", "-m", "spacy", "train", "configs/conner.cfg"]
+    new_options, old_options = split_options(new[5:])[1], split_options(old[5:])[1]
+    if name == "train-baseline":
+        # The one addition: the baseline draws no pairs and keeps the config's
+        # pairs_per_batch, now said in configs/systems.yml.
+        default = load_config(ROOT / "configs/conner.cfg")["training"]["batcher"]["pairs_per_batch"]
+        assert ("--training.batcher.pairs_per_batch", str(default)) in new_options
+        new_options.remove(("--training.batcher.pairs_per_batch", str(default)))
+    assert new_options == old_options
+    # Each key once, and spaCy reads the same overrides.
+    keys = [k for k, _ in new_options]
+    assert len(keys) == len(set(keys))
+    dotted = lambda options: [x for k, v in options if "." in k for x in (k, v)]  # noqa: E731
+    assert parse_config_overrides(dotted(new_options), env_var=None) == parse_config_overrides(
+        dotted(old_options), env_var=None)
+
+
+@pytest.mark.parametrize("overrides", VAR_SETS)
+@pytest.mark.parametrize("name", list(EVALUATE_LINES))
+def test_each_evaluation_runs_its_former_line(name, overrides):
+    variables, commands = project(overrides)
+    (line,) = commands[name]["script"]
+    assert shlex.split(line) == shlex.split(substitute(EVALUATE_LINES[name], variables))
+
+
+@pytest.mark.parametrize("overrides", VAR_SETS)
+@pytest.mark.parametrize("name", list(GRID_LINES))
+def test_each_grid_gets_its_former_options(name, overrides):
+    variables, commands = project(overrides)
+    (line,) = commands[name]["script"]
+    new, old = shlex.split(line), shlex.split(substitute(GRID_LINES[name], variables))
+    assert split_options(new) == split_options(old)
+
+
+def test_every_system_of_the_systems_file_matches_its_former_line():
+    """configs/systems.yml holds the systems that differ by overrides."""
+    variables, commands = project({})
+    systems = {s.name: s for s in read_grid(ROOT / "configs/systems.yml")}
+    assert set(systems) == {"conner-vanilla", "ner"}
+    assert all(s.pairs is None for s in systems.values())  # both train vanilla: alpha = beta = 0
+    for name, command in [("conner-vanilla", "train"), ("ner", "train-baseline")]:
+        (line,) = commands[command]["script"]
+        assert shlex.split(line)[2] == name
+    assert systems["ner"].overrides["nlp.pipeline"] == ["transformer", "ner"]
+
+
+def code_of(script):
+    """``script`` and the scripts it imports, transitively; and whether any
+    of them imports the conner package (or trains with it)."""
+    found, needs_conner, todo = set(), False, [script]
+    while todo:
+        path = todo.pop()
+        if path in found:
+            continue
+        found.add(path)
+        source = (ROOT / path).read_text(encoding="utf8")
+        needs_conner |= bool(re.search(r"^\s*(from|import) conner\b", source, re.M))
+        needs_conner |= path in ("scripts/train.py", "scripts/seed_grid.py")  # spacy train: the component
+        for module in re.findall(r"^from (\w+) import", source, re.M):
+            if (ROOT / "scripts" / f"{module}.py").exists():
+                todo.append(f"scripts/{module}.py")
+    return found, needs_conner
+
+
+def test_every_command_lists_the_code_it_runs():
+    _, commands = project({})
+    for name, command in commands.items():
+        deps = command.get("deps", [])
+        for line in command["script"]:
+            for script in re.findall(r"scripts/\w+\.py", line):
+                scripts, needs_conner = code_of(script)
+                assert scripts <= set(deps), (name, scripts - set(deps))
+                assert not needs_conner or "components/conner" in deps, name
+            if "spacy train" in line or "scripts/train.py" in line or "scripts/seed_grid.py" in line:
+                assert "configs/conner.cfg" in deps, name
+            if "scripts/train.py" in line:
+                assert "configs/systems.yml" in deps, name
+            for grid in re.findall(r"--grid (\S+)", line):
+                assert grid in deps, name
+
+
+def test_train_py_refuses_an_unknown_system_without_pairs():
+    with pytest.raises(typer.BadParameter, match="no entry"):
+        train.build_command("conner-typo", train="t", dev="d")
+    cmd = train.build_command("conner-mine", pairs="corpus/pairs/mine", seed=1, train="t", dev="d")
+    assert cmd[cmd.index("--paths.pairs") + 1] == "corpus/pairs/mine"
+    assert cmd[cmd.index("--output") + 1] == str(Path("training/conner-mine"))
+    assert "--consistency.alpha" not in cmd  # ConNER keeps the config's alpha and beta
+
+
+def test_extra_overrides_win_and_unset_settings_keep_the_config():
+    cmd = train.build_command("conner-vanilla", extra=["--consistency.alpha", "0.25", "--training.max_steps", "9"],
+                              max_steps=300, train="t", dev="d")
+    assert cmd[cmd.index("--consistency.alpha") + 1] == "0.25"
+    assert cmd[cmd.index("--training.max_steps") + 1] == "9" and cmd.count("--training.max_steps") == 1
+    for unset in ("--paths.encoder", "--training.batcher.pairs_per_batch", "--system.seed", "--gpu-id"):
+        assert unset not in cmd
+
+
+def test_the_grid_command_is_unchanged_by_the_move():
+    """seed_grid.py's settings are all given, so its commands are as before."""
+    settings = dict(train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4,
+                    alpha=0.5, beta=0.5, gpu_id=-1)
+    cmd = train_command(Path("c.cfg"), Path("out"), settings, 1, System("c", "p", {"initialize.after_init.freeze": False}))
+    assert cmd[1:] == [
+        "-m", "spacy", "train", "c.cfg", "--output", "out", "--paths.loss_log", str(Path("out/losses.jsonl")),
+        "--gpu-id", "-1", "--paths.train", "t", "--paths.dev", "d", "--paths.encoder", "e", "--training.max_steps", "3",
+        "--training.eval_frequency", "1", "--training.batcher.pairs_per_batch", "4", "--system.seed", "1",
+        "--consistency.alpha", "0.5", "--consistency.beta", "0.5", "--paths.pairs", "p",
+        "--initialize.after_init.freeze", "false",
+    ]
+    assert config_overrides(settings, 1, System("v", None))["consistency.alpha"] == 0
+
+
+def test_grid_files_read_as_systems():
+    for path in sorted((ROOT / "configs").glob("*.yml")):
+        assert read_grid(path), path
+    assert srsly.read_yaml(ROOT / "configs/systems.yml")
