@@ -13,13 +13,12 @@ In one run over the same test sets, prints words/s of:
 
 each as a ratio to the limit, rounds interleaved, median of ``--rounds``.
 It checks that both ``nlp.pipe`` paths give the same entities, and reports
-the peak RSS of ``spacy.load`` (in a fresh process) and of this run.
+the peak and steady RSS of ``spacy.load`` (in a fresh process, see
+``bench_load.py``) and the peak RSS of this run.
 
     python scripts/bench_inference.py training/conner-vanilla/model-best es=corpus/es_test.spacy
 """
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
 from statistics import median
@@ -34,17 +33,8 @@ from spacy.tokens import Doc, DocBin
 
 from conner.length_batching import length_groups, sort_encoder_batches
 
+from bench_load import load_rss_mb
 from evaluate import parse_test_sets
-
-
-def load_peak_rss_mb(model: str) -> float:
-    """Peak RSS (MB) of a fresh Python process that only loads ``model``."""
-    code = (
-        "import resource, spacy, sys; spacy.load(sys.argv[1]); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", code, model], check=True, capture_output=True, text=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
 def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:
@@ -78,7 +68,7 @@ def main(
     limit: int = typer.Option(0, help="Use only the first N sentences of each set (0: all)"),
     output: Path = typer.Option(None, help="JSON file for the numbers"),
 ) -> None:
-    load_mb = load_peak_rss_mb(model)
+    load = load_rss_mb(model)
     nlp = spacy.load(model)
     wrapper = nlp.get_pipe("transformer").model.layers[0]
     unsorted_forward = getattr(wrapper._func, "unsorted", wrapper._func)
@@ -119,9 +109,11 @@ def main(
         print(f"  sorted vs unsorted pipe: {row['pipe sorted']['words_per_s'] / row['pipe unsorted']['words_per_s']:.2f}x, "
               f"docs whose entities differ: {differing}")
     run_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: spacy.load alone {load_mb:.0f} MB; this run {run_mb:.0f} MB")
+    print(f"spacy.load alone (fresh process): peak RSS {load['load peak']:.0f} MB, steady {load['load steady']:.0f} MB "
+          f"({load['1st doc steady']:.0f} MB after the first doc); this run: peak RSS {run_mb:.0f} MB")
     if output is not None:
-        srsly.write_json(output, {"model": model, "load_peak_rss_mb": load_mb, "run_peak_rss_mb": run_mb,
+        srsly.write_json(output, {"model": model, "load_peak_rss_mb": load["load peak"], "load_steady_rss_mb": load["load steady"],
+                                  "first_doc_steady_rss_mb": load["1st doc steady"], "run_peak_rss_mb": run_mb,
                                   "threads": torch.get_num_threads(), "sets": results})
 
 

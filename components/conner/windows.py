@@ -22,6 +22,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.layers.transformer_model import TransformerModel
 
+from .lean_load import LeanTransformerModel, make_lean
 from .length_batching import sort_encoder_batches
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
@@ -91,9 +92,10 @@ def create_transformer_model(
     mixed_precision: bool = False,
     grad_scaler_config: dict = {},
     max_padded_subwords: int = 0,
+    lean_load: bool = True,
 ) -> TransformerModel:
     """``spacy-transformers.TransformerModel.v3`` whose windows never lose
-    sub-words, with length-aware encoder batches.
+    sub-words, with length-aware encoder batches and a leaner ``from_bytes``.
 
     The first six arguments are those of ``spacy-transformers.TransformerModel.v3``;
     the windows of ``get_spans`` that exceed the encoder's maximum number of
@@ -104,10 +106,17 @@ def create_transformer_model(
         similar length, each at most this many padded sub-words (longest
         window times windows; see :mod:`conner.length_batching`); 0 runs each
         batch in one call, as spacy-transformers does.
+    lean_load (bool): load saved weights with one copy of them instead of
+        four, and build the tokenizer when first used (see
+        :mod:`conner.lean_load`; same format, same weights); false loads as
+        spacy-transformers does.
     """
-    model = TransformerModel(
+    model_cls = LeanTransformerModel if lean_load else TransformerModel
+    model = model_cls(
         name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
     )
+    if lean_load:
+        make_lean(model)
     model.attrs["get_spans"] = SubwordLimitedSpans(get_spans, model)
     if max_padded_subwords > 0:
         sort_encoder_batches(model.layers[0], max_padded_subwords)
