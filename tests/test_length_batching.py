@@ -121,3 +121,19 @@ def test_config_setting_turns_sorted_batches_on(tiny_encoder):
     plain.get_pipe("conner").model.from_bytes(nlp.get_pipe("conner").model.to_bytes())
     plain.get_pipe("transformer").model.from_bytes(nlp.get_pipe("transformer").model.to_bytes())
     assert ents(plain) == ents(nlp)
+
+
+def test_a_pipeline_with_sorted_batches_pickles(tiny_encoder, tmp_path):
+    import pickle
+
+    import spacy
+
+    trained, _ = build_nlp(tiny_encoder, {"components.transformer.model.max_padded_subwords": 64})
+    trained.to_disk(tmp_path / "nlp")
+    nlp = spacy.load(tmp_path / "nlp")  # as shipped: no optimizer (its schedules don't pickle)
+    copy = pickle.loads(pickle.dumps(nlp))
+    wrapper = copy.get_pipe("transformer").model.layers[0]
+    assert wrapper.attrs["max_padded_subwords"] == 64 and wrapper._func.max_padded == 64
+    texts = [" ".join(w) for w in WORDS]
+    ents = lambda n: [[(e.start, e.end, e.label_) for e in d.ents] for d in n.pipe(texts)]  # noqa: E731
+    assert ents(copy) == ents(nlp)

@@ -5,6 +5,7 @@ import random
 import numpy
 import pytest
 import spacy
+import srsly
 import torch
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
@@ -138,7 +139,11 @@ def test_dropout_consistency_is_zero_without_dropout(tiny_encoder):
 
 
 def test_end_to_end_consistency_training(tiny_encoder, tmp_path):
+    """spacy train on configs/conner.cfg: the batcher feeds the consistency
+    terms, the NLL falls, the pipeline learns its training entities, and the
+    frozen word embeddings stay as they were while the encoder moves."""
     from spacy.cli.train import train
+    from transformers import AutoModel
 
     nlp = spacy.blank("xx")
     train_db, pairs_db = DocBin(), DocBin(store_user_data=True)
@@ -149,20 +154,39 @@ def test_end_to_end_consistency_training(tiny_encoder, tmp_path):
             pairs_db.add(eg.predicted)
     train_db.to_disk(tmp_path / "train.spacy")
     pairs_db.to_disk(tmp_path / "pairs.spacy")
+    steps = 30
     overrides = {
         "paths.encoder": str(tiny_encoder),
         "paths.train": str(tmp_path / "train.spacy"),
         "paths.dev": str(tmp_path / "train.spacy"),
         "paths.pairs": str(tmp_path / "pairs.spacy"),
-        "training.max_steps": 4,
-        "training.eval_frequency": 2,
+        "paths.loss_log": str(tmp_path / "losses.jsonl"),
+        "training.max_steps": steps,
+        "training.eval_frequency": steps // 2,
         "training.batcher.labeled.size": 4,
         "training.batcher.pairs_per_batch": 2,
         "training.optimizer.learn_rate.warmup_steps": 1,
+        "training.optimizer.learn_rate.initial_rate": 0.01,
         "training.logger.progress_bar": False,
     }
     train(CONFIG, tmp_path / "out", overrides=overrides)
-    trained = spacy.load(tmp_path / "out" / "model-best")
+    # One record per evaluation (steps 0, 15, 30), each with the loss terms
+    # summed since the previous one.
+    records = list(srsly.read_jsonl(tmp_path / "losses.jsonl"))
+    assert [r["step"] for r in records] == [0, steps // 2, steps]
+    for record in records:
+        assert record["losses"]["conner_drop"] > 0 and record["losses"]["conner_trans"] > 0
+    first_nll = records[0]["losses"]["conner_nll"]  # one step
+    last_nll = records[-1]["losses"]["conner_nll"] / (steps // 2)  # per step
+    assert last_nll < 0.5 * first_nll
+    assert records[0]["score"] < 0.5 and records[-1]["score"] == 1.0
+    trained = spacy.load(tmp_path / "out" / "model-last")
     assert trained.pipe_names == ["transformer", "conner"]
-    doc = trained(Doc(trained.vocab, words=["Angela", "Merkel", "visited", "Paris", "."]))
-    assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
+    for words, ents in SENTENCES:
+        doc = trained(Doc(trained.vocab, words=words))
+        assert [(e.start, e.end, e.label_) for e in doc.ents] == ents
+    initial = AutoModel.from_pretrained(str(tiny_encoder))
+    hf = trained.get_pipe("transformer").model.transformer
+    assert torch.equal(hf.get_input_embeddings().weight, initial.get_input_embeddings().weight)
+    query = hf.encoder.layer[0].attention.self.query.weight
+    assert not torch.equal(query, initial.encoder.layer[0].attention.self.query.weight)

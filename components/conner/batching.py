@@ -40,6 +40,9 @@ def configure_consistency_batcher(
     """
     if dropout_on not in DROPOUT_ON:
         raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
+    for name, value in (("alpha", alpha), ("beta", beta)):
+        if value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
     stream = {"pairs": None}  # one stream for the whole run: it cycles across epochs
 
     def batcher(items: Iterable[Example]) -> Iterator[List[Example]]:

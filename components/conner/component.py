@@ -131,6 +131,11 @@ class ConnerTagger(TrainablePipe):
         detach_reference: bool = False,
         scorer: Optional[Callable] = None,
     ) -> None:
+        for weight_name, value in weights._asdict().items():
+            # A negative weight would maximise its term.
+            if value < 0:
+                name_in_config = "nll_weight" if weight_name == "nll" else weight_name
+                raise ValueError(f"{name_in_config} must be >= 0, got {value}")
         if divergence not in DIVERGENCE_MODES:
             raise ValueError(f"divergence must be one of {DIVERGENCE_MODES}, got {divergence!r}")
         if token_distribution not in TOKEN_SOURCES:
@@ -250,9 +255,10 @@ class ConnerTagger(TrainablePipe):
         # One pass over the whole batch: labeled sentences, their dropout
         # twins and the conjugate pairs all share the transformer's output.
         emissions, backprop = self.model.begin_update(docs)
-        nll, d_emissions = self.get_loss(examples, emissions)
         weights = self.weights
-        d_emissions = [d * weights.nll for d in d_emissions]
+        # The weight enters the CRF's backward pass, so it scales the
+        # gradients of the transition scores as well as the emissions'.
+        nll, d_emissions = self._nll_and_gradient(examples, emissions, weights.nll)
         total = weights.nll * nll
         if weights.alpha > 0 or weights.beta > 0:
             terms, d_consistency = self.get_consistency_loss(docs, emissions)
@@ -283,20 +289,25 @@ class ConnerTagger(TrainablePipe):
     def consistency_loss(self) -> Model:
         """The Thinc layer of the consistency losses (built once the CRF exists)."""
         crf = self.model.get_ref("crf")
-        if self._consistency_loss is None or self._consistency_loss.get_ref("crf") is not crf:
-            self._consistency_loss = build_consistency_loss(
-                self.tagset,
-                crf,
-                divergence=self.divergence,
-                token_distribution=self.token_distribution,
-                detach_reference=self.detach_reference,
-            )
+        settings = dict(
+            divergence=self.divergence, token_distribution=self.token_distribution, detach_reference=self.detach_reference
+        )
+        layer = self._consistency_loss
+        if layer is None or layer.get_ref("crf") is not crf or any(layer.attrs[k] != v for k, v in settings.items()):
+            self._consistency_loss = build_consistency_loss(self.tagset, crf, **settings)
         return self._consistency_loss
 
     def get_loss(
         self, examples: Iterable[Example], emissions: List[Floats2d]
     ) -> Tuple[float, List[Floats2d]]:
         """CRF NLL over the annotated, non-empty examples and its gradient."""
+        return self._nll_and_gradient(examples, emissions, 1.0)
+
+    def _nll_and_gradient(
+        self, examples: Iterable[Example], emissions: List[Floats2d], weight: float
+    ) -> Tuple[float, List[Floats2d]]:
+        """The CRF NLL and the gradient of ``weight * NLL`` (emissions and,
+        inside the CRF layer, its transition scores)."""
         examples = list(examples)
         xp = self.model.ops.xp
         d_emissions = [self.model.ops.alloc2f(*e.shape) for e in emissions]
@@ -312,7 +323,7 @@ class ConnerTagger(TrainablePipe):
         for row, i in enumerate(rows):
             tags[row, : len(emissions[i])] = xp.asarray(self._gold_tags(examples[i]))
         loss, backprop = self.model.get_ref("crf").begin_update((padded, mask, tags))
-        d_padded = backprop(1.0)
+        d_padded = backprop(weight)
         for row, i in enumerate(rows):
             d_emissions[i] = d_padded[row, : len(emissions[i])]
         return loss, d_emissions

@@ -44,18 +44,31 @@ def sort_encoder_batches(wrapper: Model, max_padded: int) -> None:
     shim) is kept and called once per sub-batch.
     """
     # Re-applying it replaces the cap instead of nesting two sorters.
-    encode = getattr(wrapper._func, "unsorted", wrapper._func)
+    encode = wrapper._func.unsorted if isinstance(wrapper._func, SortedForward) else wrapper._func
     wrapper.attrs["max_padded_subwords"] = max_padded
+    wrapper._func = SortedForward(encode, max_padded)
 
-    def forward(model: Model, wordpieces: WordpieceBatch, is_train: bool) -> Tuple[ModelOutput, Callable]:
-        groups = length_groups(list(wordpieces.lengths), max_padded)
+
+class SortedForward:
+    """A forward function that runs ``unsorted`` once per length group.
+
+    A class rather than a closure so that a pipeline using it can be
+    pickled (``nlp.pipe(n_process=...)`` with the spawn start method).
+    """
+
+    def __init__(self, unsorted: Callable, max_padded: int) -> None:
+        self.unsorted = unsorted
+        self.max_padded = max_padded
+
+    def __call__(self, model: Model, wordpieces: WordpieceBatch, is_train: bool) -> Tuple[ModelOutput, Callable]:
+        groups = length_groups(list(wordpieces.lengths), self.max_padded)
         if len(groups) <= 1:
-            return encode(model, wordpieces, is_train)
+            return self.unsorted(model, wordpieces, is_train)
         n_spans, width = wordpieces.input_ids.shape
         parts = []
         for group in groups:
             sub = take_spans(wordpieces, group)
-            parts.append((group, sub.input_ids.shape[1], *encode(model, sub, is_train)))
+            parts.append((group, sub.input_ids.shape[1], *self.unsorted(model, sub, is_train)))
         output = scatter_outputs([(g, out) for g, _, out, _ in parts], n_spans, width)
 
         def backprop(d_output: ModelOutput) -> List:
@@ -64,9 +77,6 @@ def sort_encoder_batches(wrapper: Model, max_padded: int) -> None:
             return []
 
         return output, backprop
-
-    forward.unsorted = encode  # type: ignore[attr-defined]
-    wrapper._func = forward
 
 
 def take_spans(wordpieces: WordpieceBatch, indices: Sequence[int]) -> WordpieceBatch:

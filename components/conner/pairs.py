@@ -50,7 +50,10 @@ def create_conjugate_pairs_reader(
                 rng.shuffle(order)
             for i in order:
                 target, translation = pairs[i]
-                yield unannotated_example(target), unannotated_example(translation)
+                # Fresh Docs per draw: a batch may hold a pair twice (more pairs
+                # per batch than pairs, or a pass boundary), and the batcher
+                # marks each drawn Doc (dropout twins) on its own.
+                yield unannotated_example(target.copy()), unannotated_example(translation.copy())
 
     return stream
 
