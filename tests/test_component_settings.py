@@ -14,8 +14,7 @@ import numpy
 import pytest
 import spacy
 import torch
-from spacy.tokens import Doc, DocBin, Span
-from spacy.training import Example
+from spacy.tokens import Doc, DocBin
 from spacy.util import load_config, load_model_from_config, registry
 from thinc.api import Adam, ConfigValidationError
 from thinc.util import fix_random_seed
@@ -23,6 +22,7 @@ from thinc.util import fix_random_seed
 from conner.component import ConnerTagger
 from conner.extensions import set_conjugate_spans
 from conner.pairs import unannotated_example
+from test_transformer_pipeline import labeled_examples as transformer_pipeline_examples
 
 CONFIG = "configs/conner.cfg"
 TWIN = "dropout_twin"  # the Doc extension that keys a dropout twin to its original
@@ -90,12 +90,7 @@ def settings(nll=1.0, alpha=0.5, beta=0.5, **component):
 
 
 def labeled_examples(nlp):
-    out = []
-    for words, ents in LABELED:
-        ref = Doc(nlp.vocab, words=words)
-        ref.ents = [Span(ref, s, e, label=label) for s, e, label in ents]
-        out.append(Example(Doc(nlp.vocab, words=words), ref))
-    return out
+    return transformer_pipeline_examples(nlp, LABELED)
 
 
 def pair_docs(vocab, pair_id="p0"):
@@ -475,3 +470,14 @@ def test_negative_weights_are_refused(tiny_encoder, weight):
     negative, silently skip consistency): it should fail at load."""
     with pytest.raises(ValueError, match=weight.split(".")[-1]):
         load_nlp(tiny_encoder, {weight: -0.5})
+
+
+def test_the_consistency_layer_follows_a_changed_setting(tiny_encoder):
+    nlp, _ = build(tiny_encoder, settings(divergence="bi", token_distribution="softmax"))
+    tagger = nlp.get_pipe("conner")
+    first = tagger.consistency_loss
+    assert tagger.consistency_loss is first  # built once while nothing changes
+    tagger.divergence, tagger.token_distribution = "kl_translation", "crf"
+    layer = tagger.consistency_loss
+    assert layer is not first
+    assert (layer.attrs["divergence"], layer.attrs["token_distribution"]) == ("kl_translation", "crf")

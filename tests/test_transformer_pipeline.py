@@ -1,5 +1,4 @@
 """The conner component on a (tiny, random) transformer through its listener."""
-import copy
 import random
 
 import numpy
@@ -31,9 +30,10 @@ def build_nlp(encoder, overrides=None):
     return nlp, examples
 
 
-def labeled_examples(nlp):
+def labeled_examples(nlp, sentences=SENTENCES):
+    """Examples of ``sentences``: (words, [(start, end, label), ...])."""
     out = []
-    for words, ents in SENTENCES:
+    for words, ents in sentences:
         ref = Doc(nlp.vocab, words=words)
         ref.ents = [Span(ref, s, e, label=label) for s, e, label in ents]
         out.append(Example(Doc(nlp.vocab, words=words), ref))

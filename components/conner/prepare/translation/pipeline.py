@@ -24,6 +24,7 @@ from .cache import CachedTranslator, TranslationCache
 from .engines import TranslationEngine
 from .placeholders import FLAG_KINDS, REPAIR_KINDS, Piece, fill, find_placeholders, make_placeholder, mask_spans
 
+
 @dataclass
 class TranslationSummary:
     """Counts of what happened to the sentences and spans of a run."""
