@@ -101,4 +101,7 @@ def protocol_line(reports: List[Dict], note: str = "", several_seeds: bool = Fal
         parts.append(describe(seeds, _recorded("seed"), ("training seeds {}" if plural else "training seed {}").format))
     if several_seeds:
         parts.append("mean ± sample std over seeds")
+    # Where a report says what it ran on (e.g. a GPU), so does the line.
+    hardware = sorted({r["hardware"] for r in reports if r.get("hardware")})
+    parts.extend(hardware)
     return "; ".join(p for p in parts if p)
