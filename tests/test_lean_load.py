@@ -200,3 +200,12 @@ def test_deferred_tokenizer_pickles_and_copies(saved):
         assert other.tokenizer.get_vocab() == model.tokenizer.get_vocab()
         weights = other.transformer.state_dict()
         assert all(torch.equal(weights[k], v) for k, v in model.transformer.state_dict().items())
+
+
+def test_lean_load_keeps_the_layer_norm_epsilon(saved):
+    """spacy-transformers round-trips the HF config through srsly's JSON (9
+    digits), so BERT's 1e-12 comes back as 0.0; the lean load keeps it."""
+    trained_eps = spacy.load(saved).get_pipe("transformer").model.transformer.config.layer_norm_eps
+    assert trained_eps == 1e-12
+    stock = spacy.load(saved, config=STOCK).get_pipe("transformer").model.transformer
+    assert stock.config.layer_norm_eps == 0.0  # the upstream behaviour this works around

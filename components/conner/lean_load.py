@@ -36,6 +36,7 @@ exactly (``load_state_dict`` with ``strict=True`` fails), it falls back to
 the stock path, warning and loading with ``strict=False`` as stock does.
 """
 import functools
+import json
 import io
 import struct
 import warnings
@@ -299,7 +300,9 @@ class LeanHFShim(HFShim):
         tok_files = {name: bytes(contents) for name, contents in tok_dict.items()}
         with make_tempdir() as temp_dir:
             config_file = temp_dir / "config.json"
-            srsly.write_json(config_file, config_dict)
+            # Python's json, not srsly's: srsly writes floats with 9 digits,
+            # so spacy-transformers loads BERT's layer_norm_eps 1e-12 as 0.0.
+            config_file.write_text(json.dumps(dict(config_dict)), encoding="utf8")
             config = self.config_cls.from_pretrained(config_file)
         device = get_torch_default_device()
         with ViewReader(msg.pop("state")) as reader:
