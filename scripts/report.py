@@ -154,7 +154,9 @@ def spans_table(reports: List[Dict]) -> str:
     """Span distributions on a fixed sample of conjugate pairs (reports made
     with ``evaluate.py --pairs``): mass on "illegal" and argmax agreement
     between target and translation, from the emission softmax and from the
-    CRF marginals. Empty if no report has them."""
+    CRF marginals, and how often both CRF argmaxes are an entity type (it
+    falls when a consistency term is met by moving both sides off the
+    types). Empty if no report has them."""
     rows = []
     for report in reports:
         spans = report.get("spans") or {}
@@ -162,18 +164,21 @@ def spans_table(reports: List[Dict]) -> str:
         for source in ("softmax", "crf"):
             stats = spans.get(source) or {}
             if not stats.get("spans"):
-                cells += ["", ""]
+                cells += ["", ""] if source == "softmax" else ["", "", ""]
                 continue
             cells.append(f"{stats['illegal_target']:.2f} / {stats['illegal_translation']:.2f}")
             cells.append(f"{stats['argmax_agree']:.2f}")
+            if source == "crf":
+                both = stats.get("argmax_both_label")
+                cells.append("" if both is None else f"{both:.2f}")
         if any(cells):
             seed = report.get("protocol", {}).get("seed")
             rows.append("| " + " | ".join([report["system"], str(seed)] + cells) + " |")
     if not rows:
         return ""
     header = ("| system | seed | P(illegal) softmax, target / translation | argmax agree, softmax "
-              "| P(illegal) CRF marginals | argmax agree, CRF |")
-    return "\n".join([header, "|---|---|---|---|---|---|"] + rows)
+              "| P(illegal) CRF marginals | argmax agree, CRF | both a type, CRF |")
+    return "\n".join([header, "|---|---|---|---|---|---|---|"] + rows)
 
 
 def main(

@@ -93,7 +93,8 @@ def test_load_reports_reads_a_directory_of_seed_reports(tmp_path):
 
 def test_dev_grid_table_averages_the_target_dev_sets_and_lists_span_diagnostics():
     spans = {"softmax": {"spans": 9, "illegal_target": 0.8, "illegal_translation": 0.75, "argmax_agree": 0.3},
-             "crf": {"spans": 9, "illegal_target": 0.1, "illegal_translation": 0.12, "argmax_agree": 0.7}}
+             "crf": {"spans": 9, "illegal_target": 0.1, "illegal_translation": 0.12, "argmax_agree": 0.7,
+                     "argmax_both_label": 0.55}}
     vanilla = {"system": "vanilla", "protocol": {"seed": 0}, "results": {"es_dev": {"f": 0.6}, "nl_dev": {"f": 0.7}}}
     learned = {"system": "conner-learned", "protocol": {"seed": 0}, "spans": spans,
                "results": {"es_dev": {"f": 0.64}, "nl_dev": {"f": 0.71}}}
@@ -102,5 +103,5 @@ def test_dev_grid_table_averages_the_target_dev_sets_and_lists_span_diagnostics(
     assert table[4] == "| Δ vs vanilla | +4.00 | +1.00 | +2.50 |"
     rows = report.spans_table([vanilla, learned]).splitlines()
     assert len(rows) == 3  # header, rule, and only the report that has diagnostics
-    assert rows[2] == "| conner-learned | 0 | 0.80 / 0.75 | 0.30 | 0.10 / 0.12 | 0.70 |"
+    assert rows[2] == "| conner-learned | 0 | 0.80 / 0.75 | 0.30 | 0.10 / 0.12 | 0.70 | 0.55 |"
     assert report.spans_table([vanilla]) == ""

@@ -212,3 +212,25 @@ def test_grid_files_read_as_systems():
     for path in sorted((ROOT / "configs").glob("*.yml")):
         assert read_grid(path), path
     assert srsly.read_yaml(ROOT / "configs/systems.yml")
+
+
+@pytest.mark.parametrize("grid", sorted(p.name for p in (ROOT / "configs").glob("*.yml")))
+def test_every_system_of_every_grid_file_overrides_real_config_keys(grid):
+    """A typo in a grid file (a key the config does not have, a value of the
+    wrong kind) must fail here, not an hour into a grid."""
+    from conner.bioes_crf import TRANSITION_MODES
+    from conner.losses import DIVERGENCE_MODES, TOKEN_SOURCES
+
+    config = load_config(ROOT / "configs/conner.cfg", interpolate=False)
+    for system in read_grid(ROOT / "configs" / grid):
+        for key in system.overrides:
+            section = config
+            for part in key.split("."):
+                assert part in section, f"{grid}: {system.name}: configs/conner.cfg has no {key!r}"
+                section = section[part]
+        # The component's own settings must be values it accepts.
+        component = load_config(ROOT / "configs/conner.cfg", overrides=system.overrides)["components"]["conner"]
+        assert component["divergence"] in DIVERGENCE_MODES, (grid, system.name)
+        assert component["token_distribution"] in TOKEN_SOURCES, (grid, system.name)
+        assert component["transitions"] in TRANSITION_MODES, (grid, system.name)
+        assert isinstance(component["detach_reference"], bool), (grid, system.name)
