@@ -234,3 +234,18 @@ def test_every_system_of_every_grid_file_overrides_real_config_keys(grid):
         assert component["token_distribution"] in TOKEN_SOURCES, (grid, system.name)
         assert component["transitions"] in TRANSITION_MODES, (grid, system.name)
         assert isinstance(component["detach_reference"], bool), (grid, system.name)
+
+
+def test_the_test_grid_shares_trainings_with_the_dev_grid_only_where_they_are_the_same():
+    """test-grid evaluates a dev-grid model of the same name instead of
+    training it again, so a shared name must mean the same overrides."""
+    dev = {s.name: s for s in read_grid(ROOT / "configs/grid_dev.yml")}
+    test = {s.name: s for s in read_grid(ROOT / "configs/grid_test.yml")}
+    assert {"vanilla", "conner"} <= set(dev) & set(test)
+    for name in set(dev) & set(test):
+        assert dev[name] == test[name], name
+    for overrides in VAR_SETS:
+        _, commands = project(overrides)
+        folder = lambda command: split_options(shlex.split(commands[command]["script"][0]))[1]  # noqa: E731
+        assert dict(folder("test-grid"))["--training-dir"] == dict(folder("dev-grid"))["--training-dir"]
+        assert dict(folder("test-grid"))["--reports-dir"] != dict(folder("dev-grid"))["--reports-dir"]
