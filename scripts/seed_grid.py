@@ -18,7 +18,9 @@ same system whose recorded protocol (seed, steps, alpha, beta, data, pairs,
 encoder) matches is copied instead of training again, e.g. the seed that
 ``spacy project run all`` already trained.
 
-Runs go seed by seed, so an interrupted grid has complete seeds first. The
+Runs go seed by seed, so an interrupted grid has complete seeds first.
+``--only NAME`` (repeatable) runs a subset of the systems, e.g. more seeds
+of the two entries of a grid that matter. The
 ``spacy train`` command of each run comes from ``training_command.py``, as
 for the single runs of ``scripts/train.py``.
 """
@@ -158,6 +160,7 @@ def main(
     seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
     system: List[str] = typer.Option([], help="NAME=PAIRS for ConNER, NAME= for vanilla; repeatable"),
     grid: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="YAML grid file: NAME -> config overrides"),
+    only: List[str] = typer.Option([], help="Run only these systems (repeatable), e.g. more seeds of two grid entries"),
     test: List[str] = typer.Option(..., help="NAME=PATH.spacy test set; repeatable"),
     train: str = typer.Option(..., help="Labeled training DocBin"),
     dev: str = typer.Option(..., help="Dev DocBin for model selection"),
@@ -179,6 +182,11 @@ def main(
     if not systems:
         raise typer.BadParameter("give --system or --grid")
     unique(systems)
+    if only:
+        unknown = sorted(set(only) - {s.name for s in systems})
+        if unknown:
+            raise typer.BadParameter(f"--only: no system named {', '.join(unknown)}; have {', '.join(s.name for s in systems)}")
+        systems = [s for s in systems if s.name in only]
     seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
     settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
                     pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)

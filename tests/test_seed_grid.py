@@ -131,7 +131,7 @@ def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp
 
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
-    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                    train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                    beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
                    training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
@@ -143,7 +143,7 @@ def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp
     assert [c[c.index("--system.seed") + 1] for c in trainings][:2] == ["0", "0"] or workers > 1
     assert all((log is None) == (workers == 1) for _, log in calls)
     calls.clear()  # a second call finds every report and does nothing
-    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                    train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                    beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
                    training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
@@ -156,9 +156,25 @@ def test_a_failed_parallel_run_does_not_stop_the_others(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls, fail=("conner",)))
     with pytest.raises(SystemExit):
-        seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, test=["x=t.spacy"],
+        seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                        train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                        beta=0.5, gpu_id=-1, workers=2, reuse=None, diagnostic_pairs=None,
                        training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
     assert sorted(p.name for p in (tmp_path / "reports").glob("*.json")) == ["vanilla-seed0.json", "vanilla-seed1.json"]
     assert not (tmp_path / "training" / "conner-seed0" / "trained.json").exists()
+
+
+def test_only_runs_the_named_systems_and_names_an_unknown_one(tmp_path, monkeypatch):
+    import seed_grid
+
+    calls = []
+    monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
+    args = dict(seeds="1,2", system=["vanilla=", "conner=p", "other=q"], grid=None, test=["x=t.spacy"],
+                train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
+                beta=0.5, gpu_id=-1, workers=1, reuse=None, diagnostic_pairs=None,
+                training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
+    seed_grid.main(Path("c.cfg"), only=["conner", "vanilla"], **args)
+    assert sorted(p.name for p in (tmp_path / "reports").glob("*.json")) == [
+        "conner-seed1.json", "conner-seed2.json", "vanilla-seed1.json", "vanilla-seed2.json"]
+    with pytest.raises(typer.BadParameter, match="no system named typo"):
+        seed_grid.main(Path("c.cfg"), only=["conner", "typo"], **args)
