@@ -150,35 +150,41 @@ def per_type_table(reports: List[Dict]) -> str:
     return "\n".join(lines)
 
 
+# The span-diagnostic columns per token distribution: (header, cell).
+SPAN_COLUMNS = {
+    "softmax": [
+        ("P(illegal) softmax, target / translation", lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}"),
+        ("argmax agree, softmax", lambda s: f"{s['argmax_agree']:.2f}"),
+    ],
+    "crf": [
+        ("P(illegal) CRF marginals", lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}"),
+        ("argmax agree, CRF", lambda s: f"{s['argmax_agree']:.2f}"),
+        # Falls when a consistency term is met by moving both sides off the types.
+        ("both a type, CRF", lambda s: f"{s['argmax_both_label']:.2f}" if "argmax_both_label" in s else ""),
+    ],
+}
+
+
 def spans_table(reports: List[Dict]) -> str:
     """Span distributions on a fixed sample of conjugate pairs (reports made
     with ``evaluate.py --pairs``): mass on "illegal" and argmax agreement
     between target and translation, from the emission softmax and from the
-    CRF marginals, and how often both CRF argmaxes are an entity type (it
-    falls when a consistency term is met by moving both sides off the
-    types). Empty if no report has them."""
+    CRF marginals, and how often both CRF argmaxes are an entity type.
+    Empty if no report has them."""
     rows = []
     for report in reports:
         spans = report.get("spans") or {}
         cells = []
-        for source in ("softmax", "crf"):
+        for source, columns in SPAN_COLUMNS.items():
             stats = spans.get(source) or {}
-            if not stats.get("spans"):
-                cells += ["", ""] if source == "softmax" else ["", "", ""]
-                continue
-            cells.append(f"{stats['illegal_target']:.2f} / {stats['illegal_translation']:.2f}")
-            cells.append(f"{stats['argmax_agree']:.2f}")
-            if source == "crf":
-                both = stats.get("argmax_both_label")
-                cells.append("" if both is None else f"{both:.2f}")
+            cells += [cell(stats) if stats.get("spans") else "" for _, cell in columns]
         if any(cells):
             seed = report.get("protocol", {}).get("seed")
             rows.append("| " + " | ".join([report["system"], str(seed)] + cells) + " |")
     if not rows:
         return ""
-    header = ("| system | seed | P(illegal) softmax, target / translation | argmax agree, softmax "
-              "| P(illegal) CRF marginals | argmax agree, CRF | both a type, CRF |")
-    return "\n".join([header, "|---|---|---|---|---|---|---|"] + rows)
+    headers = ["system", "seed"] + [header for columns in SPAN_COLUMNS.values() for header, _ in columns]
+    return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + rows)
 
 
 def main(
