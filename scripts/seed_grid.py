@@ -13,7 +13,9 @@ An entry with ``paths.pairs`` is ConNER, one without is vanilla (alpha =
 beta = 0 unless the entry sets them). A finished (system, seed) has a
 report at ``REPORTS_DIR/SYSTEM-seedN.json`` and is never redone, so a grid
 that was interrupted picks up where it stopped; a trained model without a
-report is only evaluated. With ``--reuse DIR``, an existing report of the
+report is only evaluated. A model whose saved config differs from what the
+config and overrides give today (e.g. a setting of ``conner.cfg`` changed
+since) is trained again, and its report with it. With ``--reuse DIR``, an existing report of the
 same system whose recorded protocol (seed, steps, alpha, beta, data, pairs,
 encoder) matches is copied instead of training again, e.g. the seed that
 ``spacy project run all`` already trained.
@@ -37,7 +39,7 @@ import srsly
 import typer
 
 from evaluate import parse_test_sets
-from training_command import System, config_overrides, read_grid, train_command, unique
+from training_command import System, changed_settings, config_overrides, read_grid, run_overrides, train_command, unique
 
 SCRIPTS = Path(__file__).parent
 TRAINED_MARKER = "trained.json"
@@ -104,6 +106,22 @@ def run_one(
     whether it did any work. With ``log_to_file`` the training's console
     output goes to ``train.log`` in its folder (parallel runs)."""
     report_path = reports_dir / f"{sys_.name}-seed{seed}.json"
+    output = training_dir / f"{sys_.name}-seed{seed}"
+    trained_config = output / "model-best" / "config.cfg"
+    if (output / TRAINED_MARKER).exists() and trained_config.exists():
+        # A model (and its report) from an older config is not this run,
+        # and a report from before its model was trained is not its report.
+        changed = changed_settings(config, run_overrides(output, settings, seed, sys_), trained_config)
+        if changed:
+            was = ", ".join(f"{key} {then!r} (now {now!r})" for key, (now, then) in changed.items())
+            print(f"{label}: {output} was trained with {was}; training again", flush=True)
+            shutil.rmtree(output)
+            report_path.unlink(missing_ok=True)
+    if report_path.exists() and (output / TRAINED_MARKER).exists() and (
+        report_path.stat().st_mtime < (output / TRAINED_MARKER).stat().st_mtime
+    ):
+        print(f"{label}: {report_path} is older than its model; evaluating again", flush=True)
+        report_path.unlink()
     if report_path.exists():
         print(f"{label}: done before ({report_path})", flush=True)
         return False
@@ -112,7 +130,6 @@ def run_one(
         shutil.copy2(reusable, report_path)
         print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
         return False
-    output = training_dir / f"{sys_.name}-seed{seed}"
     done_marker = output / TRAINED_MARKER
     if done_marker.exists():
         train_seconds = srsly.read_json(done_marker).get("train_seconds")

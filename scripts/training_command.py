@@ -22,10 +22,11 @@ Systems are ``NAME -> {config.key: value}`` entries of a YAML file (the
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import srsly
 import typer
+from spacy.util import load_config
 
 
 class System(NamedTuple):
@@ -91,15 +92,39 @@ def override_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
+def run_overrides(output: Path, settings: Dict, seed: Optional[int], system: System) -> Dict[str, Any]:
+    """Every override of one run's ``spacy train``, in command order: where
+    its loss log goes (its output folder), then :func:`config_overrides`."""
+    return {"paths.loss_log": str(output / "losses.jsonl"), **config_overrides(settings, seed, system)}
+
+
 def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int], system: System) -> List[str]:
     """The ``spacy train`` command line of one (system, seed); without
     ``settings["gpu_id"]`` spaCy's default (-1, the CPU) applies."""
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
-        "--paths.loss_log", str(output / "losses.jsonl"),
-    ]
+    overrides = [[f"--{key}", override_value(value)] for key, value in run_overrides(output, settings, seed, system).items()]
+    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *overrides[0]]
     if settings.get("gpu_id") is not None:
         cmd += ["--gpu-id", str(settings["gpu_id"])]
-    for key, value in config_overrides(settings, seed, system).items():
-        cmd += [f"--{key}", override_value(value)]
-    return cmd
+    return cmd + [arg for pair in overrides[1:] for arg in pair]
+
+
+def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Path) -> Dict[str, Tuple[Any, Any]]:
+    """The settings that ``config`` with ``overrides`` gives another value
+    than a pipeline trained before (its saved ``config.cfg``) was trained
+    with: ``{key: (now, then)}``. Only keys that both hold count, because a
+    trained pipeline drops the blocks of components it does not run and
+    holds the defaults spaCy filled in."""
+    now = _flat(load_config(config, overrides=overrides, interpolate=True))
+    then = _flat(load_config(trained_config, interpolate=True))
+    return {key: (value, then[key]) for key, value in now.items() if key in then and then[key] != value}
+
+
+def _flat(section: Dict, prefix: str = "") -> Dict[str, Any]:
+    """A nested config as ``{"dotted.key": value}``."""
+    flat: Dict[str, Any] = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
