@@ -49,7 +49,7 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     """Mean ± sample std over seeds per system and test set (and of the
     target-language average), the baseline first. With ``baseline``, a row
     of differences per system: paired by seed (mean ± std of the per-seed
-    differences) where both systems ran the same seeds, else of the means."""
+    differences) over the seeds both systems ran, else of the means."""
     groups = group_by_system(reports)
     if baseline in groups:
         groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
@@ -69,10 +69,14 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
         for system, rows in by_seed.items():
             if system == baseline:
                 continue
-            if set(rows) == set(base):
-                diffs = [[None if a is None or b is None else a - b for a, b in zip(rows[seed], base[seed])] for seed in rows]
+            common = [seed for seed in rows if seed in base]
+            if common:
+                diffs = [[None if a is None or b is None else a - b for a, b in zip(rows[seed], base[seed])] for seed in common]
                 cells = [_mean_std(col, signed=True) for col in zip(*diffs)]
-                label = f"{system} − {baseline} (paired by seed)"
+                if set(common) == set(base) == set(rows):
+                    label = f"{system} − {baseline} (paired by seed)"
+                else:  # e.g. an ablation run for fewer seeds than the baseline
+                    label = f"{system} − {baseline} (paired, seed{'s' if len(common) > 1 else ''} {','.join(map(str, common))})"
             else:
                 means = [_mean(col) for col in zip(*rows.values())]
                 base_means = [_mean(col) for col in zip(*base.values())]

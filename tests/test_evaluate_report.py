@@ -68,7 +68,10 @@ def test_seeds_table_gives_mean_and_sample_std_and_difference_of_means():
     unpaired = report.seeds_table(reports[2:] + reports[:1] + [seed_report("vanilla", 5, 0.52, 0.62, 0.72)], baseline="vanilla")
     lines = unpaired.splitlines()
     assert lines[2].startswith("| vanilla | 0,5 |")  # the baseline comes first
-    assert lines[4] == "| conner − vanilla (means) |  | +6.00 | +2.00 | +1.00 | +3.00 |"
+    # Seed 0 only in common: paired on it (de +5, es 0, nl 0, average +1.67).
+    assert lines[4] == "| conner − vanilla (paired, seed 0) |  | +5.00 | +0.00 | +0.00 | +1.67 |"
+    disjoint = report.seeds_table(reports[3:] + [seed_report("vanilla", 5, 0.52, 0.62, 0.72)], baseline="vanilla")
+    assert disjoint.splitlines()[4] == "| conner − vanilla (means) |  | +7.00 | +4.00 | +2.00 | +4.33 |"
     # English scored for one seed only: no column of blanks.
     reports[0]["results"]["en"] = {"f": 0.9}
     assert "| en |" not in report.seeds_table(reports, baseline="vanilla").splitlines()[0]
