@@ -26,7 +26,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import srsly
 import typer
-from spacy.util import load_config
+from spacy.util import dict_to_dot, load_config
 
 
 class System(NamedTuple):
@@ -101,11 +101,16 @@ def run_overrides(output: Path, settings: Dict, seed: Optional[int], system: Sys
 def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int], system: System) -> List[str]:
     """The ``spacy train`` command line of one (system, seed); without
     ``settings["gpu_id"]`` spaCy's default (-1, the CPU) applies."""
-    overrides = [[f"--{key}", override_value(value)] for key, value in run_overrides(output, settings, seed, system).items()]
-    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(output), *overrides[0]]
+    overrides = run_overrides(output, settings, seed, system)
+    cmd = [
+        sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
+        "--paths.loss_log", overrides.pop("paths.loss_log"),
+    ]
     if settings.get("gpu_id") is not None:
         cmd += ["--gpu-id", str(settings["gpu_id"])]
-    return cmd + [arg for pair in overrides[1:] for arg in pair]
+    for key, value in overrides.items():
+        cmd += [f"--{key}", override_value(value)]
+    return cmd
 
 
 def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Path) -> Dict[str, Tuple[Any, Any]]:
@@ -114,17 +119,6 @@ def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Pa
     with: ``{key: (now, then)}``. Only keys that both hold count, because a
     trained pipeline drops the blocks of components it does not run and
     holds the defaults spaCy filled in."""
-    now = _flat(load_config(config, overrides=overrides, interpolate=True))
-    then = _flat(load_config(trained_config, interpolate=True))
+    now = dict_to_dot(load_config(config, overrides=overrides, interpolate=True))
+    then = dict_to_dot(load_config(trained_config, interpolate=True))
     return {key: (value, then[key]) for key, value in now.items() if key in then and then[key] != value}
-
-
-def _flat(section: Dict, prefix: str = "") -> Dict[str, Any]:
-    """A nested config as ``{"dotted.key": value}``."""
-    flat: Dict[str, Any] = {}
-    for key, value in section.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

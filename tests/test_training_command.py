@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from weasel.util import load_project_config
 
 import train
-from training_command import System, config_overrides, read_grid, train_command
+from training_command import System, changed_settings, config_overrides, read_grid, run_overrides, train_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -252,3 +252,25 @@ def test_the_test_grid_shares_trainings_with_the_dev_grid_only_where_they_are_th
         folder = lambda command: split_options(shlex.split(commands[command]["script"][0]))[1]  # noqa: E731
         assert dict(folder("test-grid"))["--training-dir"] == dict(folder("dev-grid"))["--training-dir"]
         assert dict(folder("test-grid"))["--reports-dir"] != dict(folder("dev-grid"))["--reports-dir"]
+
+
+def test_changed_settings_names_what_a_trained_pipeline_was_trained_with(tmp_path):
+    """A saved config of conner.cfg with the same overrides is unchanged,
+    also without the blocks of components the pipeline does not run; one
+    setting changed since is reported as (now, then)."""
+    settings = dict(train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4,
+                    alpha=0.5, beta=0.5, gpu_id=-1)
+    system = System("conner", "p", {"components.conner.transitions": "learned"})
+    overrides = run_overrides(tmp_path / "out", settings, 0, system)
+    saved = load_config(ROOT / "configs" / "conner.cfg", overrides=overrides, interpolate=True)
+    saved["components"].pop("ner", None)
+    saved.to_disk(tmp_path / "config.cfg")
+    assert changed_settings(ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg") == {}
+    saved["nlp"]["batch_size"] = 64
+    saved.to_disk(tmp_path / "config.cfg")
+    now = load_config(ROOT / "configs" / "conner.cfg")["nlp"]["batch_size"]
+    assert changed_settings(ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg") == {
+        "nlp.batch_size": (now, 64)}
+    vanilla = run_overrides(tmp_path / "out", settings, 0, System("vanilla", None))
+    changed = changed_settings(ROOT / "configs" / "conner.cfg", vanilla, tmp_path / "config.cfg")
+    assert changed["consistency.alpha"] == (0, 0.5) and changed["components.conner.transitions"][1] == "learned"
