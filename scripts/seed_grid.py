@@ -108,21 +108,21 @@ def run_one(
     output goes to ``train.log`` in its folder (parallel runs)."""
     report_path = reports_dir / f"{sys_.name}-seed{seed}.json"
     output = training_dir / f"{sys_.name}-seed{seed}"
+    done_marker = output / TRAINED_MARKER
     trained_config = output / "model-best" / "config.cfg"
-    if (output / TRAINED_MARKER).exists() and trained_config.exists():
+    if done_marker.exists():
         # A model (and its report) from an older config is not this run,
         # and a report from before its model was trained is not its report.
-        changed = changed_settings(config, run_overrides(output, settings, seed, sys_), trained_config)
+        changed = (changed_settings(config, run_overrides(output, settings, seed, sys_), trained_config)
+                   if trained_config.exists() else {})
         if changed:
             was = ", ".join(f"{key} {then!r} (now {now!r})" for key, (now, then) in changed.items())
             print(f"{label}: {output} was trained with {was}; training again", flush=True)
             shutil.rmtree(output)
             report_path.unlink(missing_ok=True)
-    if report_path.exists() and (output / TRAINED_MARKER).exists() and (
-        report_path.stat().st_mtime < (output / TRAINED_MARKER).stat().st_mtime
-    ):
-        print(f"{label}: {report_path} is older than its model; evaluating again", flush=True)
-        report_path.unlink()
+        elif report_path.exists() and report_path.stat().st_mtime < done_marker.stat().st_mtime:
+            print(f"{label}: {report_path} is older than its model; evaluating again", flush=True)
+            report_path.unlink()
     if report_path.exists():
         print(f"{label}: done before ({report_path})", flush=True)
         return False
@@ -131,7 +131,6 @@ def run_one(
         shutil.copy2(reusable, report_path)
         print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
         return False
-    done_marker = output / TRAINED_MARKER
     if done_marker.exists():
         train_seconds = srsly.read_json(done_marker).get("train_seconds")
     else:

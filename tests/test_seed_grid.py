@@ -1,9 +1,12 @@
 """The multi-seed grid: system specs, protocol matching, reuse of finished runs."""
+import os
 from pathlib import Path
 
 import pytest
 import srsly
 import typer
+from spacy.cli._util import parse_config_overrides
+from spacy.util import load_config
 
 from seed_grid import expected_protocol, find_reusable, parse_systems
 from training_command import System, read_grid, train_command
@@ -109,9 +112,10 @@ def test_override_values_reach_spacy_as_json(tmp_path):
     assert overrides["training.optimizer.learn_rate.initial_rate"] == 2e-05
 
 
-def _fake_run(calls, fail=()):
-    """Stand-in for seed_grid._run: 'trains' by creating model-best and
-    'evaluates' by writing the partial report; fails for systems in ``fail``."""
+def _fake_run(calls, fail=(), config=None):
+    """Stand-in for seed_grid._run: 'trains' by creating model-best (with
+    the config.cfg spaCy would save, given ``config``) and 'evaluates' by
+    writing the partial report; fails for systems in ``fail``."""
     def run(cmd, log):
         calls.append((cmd, log))
         if "train" in cmd:
@@ -119,6 +123,10 @@ def _fake_run(calls, fail=()):
             if any(output.name.startswith(f"{name}-seed") for name in fail):
                 raise RuntimeError(f"spacy train failed; see {log}")
             (output / "model-best").mkdir(parents=True)
+            if config is not None:
+                args = cmd[cmd.index("--output") + 2:]
+                del args[args.index("--gpu-id"):args.index("--gpu-id") + 2]
+                load_config(config, overrides=parse_config_overrides(args)).to_disk(output / "model-best" / "config.cfg")
         else:
             name = cmd[cmd.index("--system") + 1]
             srsly.write_json(cmd[cmd.index("--output") + 1], {"system": name, "results": {"x": {"f": 0.5}}})
@@ -180,12 +188,18 @@ def test_only_runs_the_named_systems_and_names_an_unknown_one(tmp_path, monkeypa
         seed_grid.main(Path("c.cfg"), only=["conner", "typo"], **args)
 
 
+def _one_vanilla_run(tmp_path) -> dict:
+    """seed_grid.main's arguments for vanilla, seed 0, under ``tmp_path``."""
+    return dict(seeds="0", system=["vanilla="], grid=None, only=[], test=["x=t.spacy"], train="t", dev="d",
+                encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1,
+                workers=1, reuse=None, diagnostic_pairs=None, training_dir=tmp_path / "training",
+                reports_dir=tmp_path / "reports")
+
+
 def test_a_model_trained_under_another_config_is_trained_again(tmp_path, monkeypatch):
     """The trained.json marker alone does not make a model reusable: its
     saved config must still be what the config and overrides give."""
     import seed_grid
-    from spacy.cli._util import parse_config_overrides
-    from spacy.util import load_config
 
     config = tmp_path / "c.cfg"
     config.write_text(
@@ -193,49 +207,30 @@ def test_a_model_trained_under_another_config_is_trained_again(tmp_path, monkeyp
         "[consistency]\nalpha = 0.5\nbeta = 0.5\n\n[nlp]\nbatch_size = 64\n\n"
         "[training]\nmax_steps = 1\neval_frequency = 1\n\n[training.batcher]\npairs_per_batch = 4\n", encoding="utf8")
     calls = []
-
-    def run(cmd, log):  # 'trains' by saving the config spaCy would save
-        calls.append(cmd)
-        if "train" in cmd:
-            output = Path(cmd[cmd.index("--output") + 1])
-            args = cmd[cmd.index("--output") + 2:]
-            del args[args.index("--gpu-id"):args.index("--gpu-id") + 2]
-            overrides = parse_config_overrides(args)
-            (output / "model-best").mkdir(parents=True)
-            load_config(config, overrides=overrides).to_disk(output / "model-best" / "config.cfg")
-        else:
-            srsly.write_json(cmd[cmd.index("--output") + 1], {"system": "vanilla", "results": {"x": {"f": 0.5}}})
-
-    monkeypatch.setattr(seed_grid, "_run", run)
-    args = dict(seeds="0", system=["vanilla="], grid=None, only=[], test=["x=t.spacy"], train="t", dev="d", encoder="e",
-                max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1, workers=1, reuse=None,
-                diagnostic_pairs=None, training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
-    seed_grid.main(config, **args)
-    assert sum("train" in c for c in calls) == 1
+    monkeypatch.setattr(seed_grid, "_run", _fake_run(calls, config=config))
+    trainings = lambda: sum("train" in cmd for cmd, _ in calls)  # noqa: E731
+    seed_grid.main(config, **_one_vanilla_run(tmp_path))
+    assert trainings() == 1
     calls.clear()
-    seed_grid.main(config, **args)  # same config: nothing to do
+    seed_grid.main(config, **_one_vanilla_run(tmp_path))  # same config: nothing to do
     assert calls == []
     config.write_text(config.read_text(encoding="utf8").replace("batch_size = 64", "batch_size = 1000"), encoding="utf8")
-    seed_grid.main(config, **args)  # the config changed: train and evaluate again
-    assert sum("train" in c for c in calls) == 1 and len(calls) == 2
+    seed_grid.main(config, **_one_vanilla_run(tmp_path))  # the config changed: train and evaluate again
+    assert trainings() == 1 and len(calls) == 2
     trained = load_config(tmp_path / "training" / "vanilla-seed0" / "model-best" / "config.cfg")
     assert trained["nlp"]["batch_size"] == 1000
 
 
 def test_a_report_older_than_its_model_is_evaluated_again(tmp_path, monkeypatch):
-    import os
     import seed_grid
 
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
-    args = dict(seeds="0", system=["vanilla="], grid=None, only=[], test=["x=t.spacy"], train="t", dev="d", encoder="e",
-                max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1, workers=1, reuse=None,
-                diagnostic_pairs=None, training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
-    seed_grid.main(Path("c.cfg"), **args)
+    seed_grid.main(Path("c.cfg"), **_one_vanilla_run(tmp_path))
     report = tmp_path / "reports" / "vanilla-seed0.json"
     marker = tmp_path / "training" / "vanilla-seed0" / "trained.json"
     os.utime(report, (marker.stat().st_mtime - 60,) * 2)
     calls.clear()
-    seed_grid.main(Path("c.cfg"), **args)
+    seed_grid.main(Path("c.cfg"), **_one_vanilla_run(tmp_path))
     assert len(calls) == 1 and "train" not in calls[0][0]  # evaluated, not trained
     assert report.stat().st_mtime >= marker.stat().st_mtime
