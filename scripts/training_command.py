@@ -101,14 +101,10 @@ def run_overrides(output: Path, settings: Dict, seed: Optional[int], system: Sys
 def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int], system: System) -> List[str]:
     """The ``spacy train`` command line of one (system, seed); without
     ``settings["gpu_id"]`` spaCy's default (-1, the CPU) applies."""
-    overrides = run_overrides(output, settings, seed, system)
-    cmd = [
-        sys.executable, "-m", "spacy", "train", str(config), "--output", str(output),
-        "--paths.loss_log", overrides.pop("paths.loss_log"),
-    ]
+    cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(output)]
     if settings.get("gpu_id") is not None:
         cmd += ["--gpu-id", str(settings["gpu_id"])]
-    for key, value in overrides.items():
+    for key, value in run_overrides(output, settings, seed, system).items():
         cmd += [f"--{key}", override_value(value)]
     return cmd
 
