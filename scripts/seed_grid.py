@@ -34,13 +34,15 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Annotated, Dict, List, Optional, Tuple
 
 import srsly
 import typer
 
 from evaluate import parse_test_sets
-from training_command import System, changed_settings, config_overrides, read_grid, run_overrides, train_command, unique
+from training_command import (
+    System, changed_settings, config_overrides, read_grid, run_overrides, train_command, unique, with_epoch_schedule,
+)
 
 SCRIPTS = Path(__file__).parent
 TRAINED_MARKER = "trained.json"
@@ -154,11 +156,68 @@ def run_one(
     report = srsly.read_json(partial)
     report["train_seconds"] = train_seconds
     report["overrides"] = sys_.overrides
+    # Tables mark the rows that were trained on a GPU.
+    report["device"] = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
     srsly.write_json(partial, report)
     partial.replace(report_path)  # the report appears only once it is complete
     scores = ", ".join(f"{k} {100 * v['f']:.2f}" for k, v in report["results"].items())
     print(f"{label}: {scores}", flush=True)
     return True
+
+
+def run_kind(protocol: Dict) -> str:
+    """What a training step costs depends on: the consistency terms it computes
+    (a dropout twin of each labeled sentence; conjugate pairs, and how many)."""
+    terms = (["dropout"] if protocol.get("alpha") else []) + (
+        [f"{protocol.get('pairs_per_batch')} pairs"] if protocol.get("beta") else [])
+    return " + ".join(terms) or "vanilla"
+
+
+def measured_costs(report_dirs: List[Path], encoder: str, device: str) -> Tuple[Dict[str, float], Dict[str, float], int]:
+    """Seconds per training step (by :func:`run_kind`) and seconds per test
+    set, from the finished reports in ``report_dirs`` of runs with the same
+    encoder on the same kind of device (reports without a device are CPU
+    runs); also how many reports they come from."""
+    steps: Dict[str, List[float]] = {}
+    tests: Dict[str, List[float]] = {}
+    used = 0
+    for directory in report_dirs:
+        for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+            try:
+                report = srsly.read_json(path)
+            except ValueError:
+                continue
+            protocol = report.get("protocol", {}) if isinstance(report, dict) else {}
+            if (protocol.get("encoder") != encoder or report.get("device", "cpu") != device
+                    or not report.get("train_seconds") or not protocol.get("max_steps")):
+                continue
+            used += 1
+            steps.setdefault(run_kind(protocol), []).append(report["train_seconds"] / protocol["max_steps"])
+            for name, result in report.get("results", {}).items():
+                if isinstance(result, dict) and result.get("seconds"):
+                    tests.setdefault(name, []).append(result["seconds"])
+    mean = lambda values: sum(values) / len(values)  # noqa: E731
+    return {k: mean(v) for k, v in steps.items()}, {k: mean(v) for k, v in tests.items()}, used
+
+
+def estimate_seconds(
+    runs: List[Tuple[int, System]], settings: Dict, test_names: List[str], step_seconds: Dict[str, float],
+    test_seconds: Dict[str, float],
+) -> Optional[float]:
+    """Training and test time of ``runs`` from measured costs; None where a
+    kind of run has never been measured. A test set never measured costs
+    the mean of those that were."""
+    total = 0.0
+    fallback = sum(test_seconds.values()) / len(test_seconds) if test_seconds else 0.0
+    for seed, system in runs:
+        protocol = expected_protocol(settings, seed, system)
+        kind = run_kind(protocol)
+        # A system that trains by epochs (max_steps 0) has no step count to price.
+        if kind not in step_seconds or not protocol["max_steps"]:
+            return None
+        total += protocol["max_steps"] * step_seconds[kind]
+        total += sum(test_seconds.get(name, fallback) for name in test_names)
+    return total
 
 
 def _run(cmd: List[str], log: Optional[Path]) -> None:
@@ -182,8 +241,13 @@ def main(
     train: str = typer.Option(..., help="Labeled training DocBin"),
     dev: str = typer.Option(..., help="Dev DocBin for model selection"),
     encoder: str = typer.Option("encoders/e5-small"),
-    max_steps: int = typer.Option(300),
-    eval_frequency: int = typer.Option(100),
+    max_steps: int = typer.Option(300, min=1),
+    eval_frequency: int = typer.Option(100, min=1),
+    epochs: Annotated[Optional[float], typer.Option(
+        min=0, help="Train this many passes over --train instead of --max-steps, evaluating --evaluations times"
+    )] = None,
+    evaluations: Annotated[int, typer.Option(
+        min=1, help="With --epochs: checkpoints scored on --dev for model selection")] = 10,
     pairs_per_batch: int = typer.Option(4),
     alpha: float = typer.Option(0.5),
     beta: float = typer.Option(0.5),
@@ -193,6 +257,10 @@ def main(
     diagnostic_pairs: Optional[Path] = typer.Option(None, help="Pairs whose span distributions every report summarises"),
     training_dir: Path = typer.Option(Path("training/seeds")),
     reports_dir: Path = typer.Option(Path("reports/seeds")),
+    timing_from: Annotated[Optional[List[Path]], typer.Option(
+        help="Report folders of earlier runs whose measured step times estimate this grid's time (besides --reports-dir)"
+    )] = None,
+    estimate_only: Annotated[bool, typer.Option("--estimate-only", help="Print the estimated time and stop")] = False,
 ) -> None:
     """Train and evaluate each (system, seed) that has no report yet."""
     systems = parse_systems(system) + (read_grid(grid) if grid else [])
@@ -207,9 +275,13 @@ def main(
     seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
     settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
                     pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)
+    settings = with_epoch_schedule(config, settings, epochs, evaluations, verbose=True)
     test_names = [name for name, _ in parse_test_sets(test)]
-    reports_dir.mkdir(parents=True, exist_ok=True)
     runs = [(seed, s) for seed in seed_list for s in systems]
+    print_estimate(runs, settings, test_names, reports_dir, timing_from or [])
+    if estimate_only:
+        return
+    reports_dir.mkdir(parents=True, exist_ok=True)
     args = dict(config=config, settings=settings, test=test, test_names=test_names, reuse=reuse,
                 diagnostic_pairs=diagnostic_pairs, training_dir=training_dir, reports_dir=reports_dir)
     if workers == 1:
@@ -235,6 +307,26 @@ def main(
         if failed:
             raise SystemExit(1)
     print(json.dumps({"reports": str(reports_dir), "runs": len(runs)}))
+
+
+def print_estimate(
+    runs: List[Tuple[int, System]], settings: Dict, test_names: List[str], reports_dir: Path, timing_from: List[Path]
+) -> None:
+    """Print how long the runs without a report will take, from the step
+    times measured in finished runs of the same encoder and device."""
+    left = [(seed, s) for seed, s in runs if not (reports_dir / f"{s.name}-seed{seed}.json").exists()]
+    device = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
+    step_seconds, test_seconds, used = measured_costs([reports_dir, *timing_from], settings["encoder"], device)
+    seconds = estimate_seconds(left, settings, test_names, step_seconds, test_seconds)
+    if not left:
+        print(f"All {len(runs)} runs have reports in {reports_dir}", flush=True)
+    elif seconds is None:
+        print(f"{len(left)} of {len(runs)} runs left; no finished run of each kind to estimate their time from "
+              f"(measured: {', '.join(step_seconds) or 'none'})", flush=True)
+    else:
+        rates = ", ".join(f"{kind} {rate:.2f} s/step" for kind, rate in sorted(step_seconds.items()))
+        print(f"{len(left)} of {len(runs)} runs left: about "
+              f"{seconds / 3600:.1f} h on this {device.upper()} ({rates}; from {used} finished runs)", flush=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from typing import List, Optional
 import typer
 from spacy.cli._util import parse_config_overrides
 
-from training_command import System, read_grid, train_command
+from training_command import System, read_grid, train_command, with_epoch_schedule
 
 SYSTEMS = Path("configs/systems.yml")
 
@@ -47,9 +47,16 @@ def find_system(name: str, pairs: Optional[str], systems_file: Path) -> System:
 
 def build_command(
     system: str, pairs: Optional[str] = None, output: Optional[Path] = None, config: Path = Path("configs/conner.cfg"),
-    systems: Path = SYSTEMS, seed: Optional[int] = None, extra: Optional[List[str]] = None, **settings,
+    systems: Path = SYSTEMS, seed: Optional[int] = None, extra: Optional[List[str]] = None,
+    epochs: Optional[float] = None, **settings,
 ) -> List[str]:
-    """The ``spacy train`` command of ``scripts/train.py``'s arguments."""
+    """The ``spacy train`` command of ``scripts/train.py``'s arguments; with
+    ``epochs``, the steps and evaluation frequency come from the size of
+    ``settings["train"]``."""
+    if epochs is not None:
+        if not settings.get("train"):
+            raise typer.BadParameter("--epochs needs --train, the DocBin whose sentences it counts")
+        settings = with_epoch_schedule(config, settings, epochs)
     found = find_system(system, pairs, systems)
     overrides = parse_config_overrides(list(extra or []), env_var=None)
     if overrides:
@@ -68,8 +75,11 @@ def main(
     train: Optional[str] = typer.Option(None, help="Labeled training DocBin"),
     dev: Optional[str] = typer.Option(None, help="Dev DocBin for model selection"),
     encoder: Optional[str] = typer.Option(None, help="Encoder folder or Hugging Face name"),
-    max_steps: Optional[int] = typer.Option(None),
-    eval_frequency: Optional[int] = typer.Option(None),
+    max_steps: Optional[int] = typer.Option(None, min=1),
+    eval_frequency: Optional[int] = typer.Option(None, min=1),
+    epochs: Optional[float] = typer.Option(
+        None, min=0, help="Passes over --train (steps and ten evaluations follow from its size) instead of --max-steps"
+    ),
     pairs_per_batch: Optional[int] = typer.Option(None, help="Conjugate pairs per labeled batch"),
     alpha: Optional[float] = typer.Option(None, help="ConNER's dropout-consistency weight"),
     beta: Optional[float] = typer.Option(None, help="ConNER's translation-consistency weight"),
@@ -80,7 +90,7 @@ def main(
     """Train SYSTEM with the shared overrides of training_command.py. Further
     --section.key value options are config overrides that win over all others."""
     cmd = build_command(
-        system, pairs, output, config, systems, seed, ctx.args, train=train, dev=dev, encoder=encoder,
+        system, pairs, output, config, systems, seed, ctx.args, epochs, train=train, dev=dev, encoder=encoder,
         max_steps=max_steps, eval_frequency=eval_frequency, pairs_per_batch=pairs_per_batch, alpha=alpha,
         beta=beta, gpu_id=gpu_id,
     )

@@ -20,12 +20,14 @@ Systems are ``NAME -> {config.key: value}`` entries of a YAML file (the
       components.conner.transitions: learned
 """
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import srsly
 import typer
+from spacy.tokens import DocBin
 from spacy.util import dict_to_dot, load_config
 
 
@@ -118,3 +120,51 @@ def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Pa
     now = dict_to_dot(load_config(config, overrides=overrides, interpolate=True))
     then = dict_to_dot(load_config(trained_config, interpolate=True))
     return {key: (value, then[key]) for key, value in now.items() if key in then and then[key] != value}
+
+
+def epoch_schedule(n_sentences: int, epochs: float, batch_size: int, evaluations: int = 10) -> Tuple[int, int]:
+    """Training steps and evaluation frequency of ``epochs`` passes over
+    ``n_sentences`` labeled sentences in batches of ``batch_size``.
+
+    steps = ceil(epochs * n_sentences / batch_size), and an evaluation every
+    ``steps // evaluations`` steps, so that checkpoint selection on English
+    dev sees ``evaluations`` checkpoints at every data size (spaCy evaluates
+    at each multiple of the frequency).
+    """
+    if n_sentences < 1:
+        raise ValueError(f"no training sentences to schedule ({n_sentences})")
+    if epochs <= 0 or batch_size < 1 or evaluations < 1:
+        raise ValueError(f"epochs ({epochs}), batch size ({batch_size}) and evaluations ({evaluations}) must be positive")
+    steps = math.ceil(epochs * n_sentences / batch_size)
+    return steps, max(1, steps // evaluations)
+
+
+def labeled_batch_size(config: Path) -> int:
+    """The labeled sentences per step of ``config`` (its ``[training.batcher.labeled]`` size)."""
+    batcher = load_config(config, interpolate=False)["training"]["batcher"]
+    size = batcher.get("labeled", batcher).get("size")
+    if not isinstance(size, int):
+        raise typer.BadParameter(f"{config}: [training.batcher.labeled] has no integer size to count epochs with")
+    return size
+
+
+def with_epoch_schedule(
+    config: Path, settings: Dict, epochs: Optional[float], evaluations: int = 10, verbose: bool = False
+) -> Dict:
+    """``settings`` with ``max_steps`` and ``eval_frequency`` from ``epochs``
+    over the training DocBin (``settings["train"]``); unchanged without
+    epochs. ``verbose`` prints the schedule."""
+    if epochs is None:
+        return settings
+    if epochs <= 0:
+        raise typer.BadParameter(f"--epochs must be above 0, got {epochs:g}")
+    train = Path(settings["train"])
+    if not train.exists():
+        raise typer.BadParameter(f"{train}: no such training DocBin to count epochs over")
+    n_sentences = len(DocBin().from_disk(train))
+    batch_size = labeled_batch_size(config)
+    steps, frequency = epoch_schedule(n_sentences, epochs, batch_size, evaluations)
+    if verbose:
+        print(f"{epochs:g} epoch{'' if epochs == 1 else 's'} of {n_sentences} sentences ({train}), {batch_size} a step: "
+              f"{steps} steps, an evaluation every {frequency}", flush=True)
+    return {**settings, "max_steps": steps, "eval_frequency": frequency}

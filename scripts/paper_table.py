@@ -1,0 +1,158 @@
+"""Our runs beside the paper's numbers: one markdown table per data size.
+
+    python scripts/paper_table.py --table table1 --group "100 %=reports/table1" \\
+        --baseline vanilla --output reports/table1.md
+
+Each ``--group LABEL=DIR`` is a folder of evaluation reports (one per
+system and training seed, as ``scripts/seed_grid.py`` writes them) and the
+key of the paper's numbers for that data size in ``--paper`` (YAML: table
+-> size -> system -> language -> F1); ``--paper-group`` takes the paper's
+numbers of one size for every group (Table 5 ran on all of English train,
+ours on the cheapest size where ConNER gains). For every system against
+the baseline and every language, the table holds the paper's two numbers
+and their difference, ours (mean ± std over seeds), the difference paired
+by seed with its t statistic, and how far our difference falls short of
+or exceeds the paper's.
+"""
+import math
+import statistics
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import srsly
+import typer
+
+from protocol_line import protocol_line
+from report import TARGETS, group_by_system, load_reports
+
+LANGUAGES = (*TARGETS, "avg", "en")
+
+
+def parse_groups(specs: Sequence[str]) -> List[Tuple[str, Path]]:
+    """``LABEL=DIR`` pairs, in the order given."""
+    groups = []
+    for spec in specs:
+        label, sep, directory = spec.partition("=")
+        if not sep or not label or not directory:
+            raise typer.BadParameter(f"--group: expected LABEL=DIR, got {spec!r}")
+        groups.append((label, Path(directory)))
+    return groups
+
+
+def f1_by_seed(reports: List[Dict]) -> Dict[int, Dict[str, float]]:
+    """F1 in % per training seed and language, with the De/Es/Nl average
+    where all three were evaluated."""
+    by_seed: Dict[int, Dict[str, float]] = {}
+    for report in reports:
+        scores = {name: 100 * result["f"] for name, result in report["results"].items() if name in LANGUAGES}
+        if all(lang in scores for lang in TARGETS):
+            scores["avg"] = statistics.mean(scores[lang] for lang in TARGETS)
+        by_seed[report.get("protocol", {}).get("seed")] = scores
+    return by_seed
+
+
+def paired_difference(system: Dict[int, Dict[str, float]], baseline: Dict[int, Dict[str, float]], language: str
+                      ) -> Tuple[List[float], Optional[float]]:
+    """Per-seed differences over the seeds both ran, and their t statistic
+    (mean / standard error; None with fewer than two seeds or no spread)."""
+    diffs = [system[seed][language] - baseline[seed][language]
+             for seed in sorted(set(system) & set(baseline), key=str)
+             if language in system[seed] and language in baseline[seed]]
+    if len(diffs) < 2 or statistics.stdev(diffs) == 0:
+        return diffs, None
+    return diffs, statistics.mean(diffs) / (statistics.stdev(diffs) / math.sqrt(len(diffs)))
+
+
+def _mean_std(values: List[float], signed: bool = False) -> str:
+    if not values:
+        return "–"
+    mean = f"{statistics.mean(values):+.2f}" if signed else f"{statistics.mean(values):.2f}"
+    return mean if len(values) == 1 else f"{mean} ± {statistics.stdev(values):.2f}"
+
+
+def _number(value: Optional[float], signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def group_table(reports: List[Dict], paper: Dict[str, Dict[str, float]], baseline: str) -> str:
+    """Rows per (system, language) of one data size against ``baseline``."""
+    groups = group_by_system(reports)
+    if baseline not in groups:
+        raise typer.BadParameter(f"no report of the baseline {baseline!r} (have {', '.join(groups) or 'none'})")
+    base = f1_by_seed(groups[baseline])
+    header = ["system", "language", f"paper {baseline}", "paper system", "paper Δ", f"ours {baseline}",
+              "ours system", "Δ paired by seed", "t (df)", "Δ − paper Δ", "seeds", "trained on"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, members in groups.items():
+        if name == baseline:
+            continue
+        ours = f1_by_seed(members)
+        devices = sorted({m.get("device", "cpu").upper() for m in members + groups[baseline]})
+        seeds = ",".join(str(s) for s in sorted(set(ours) & set(base), key=str))
+        for language in LANGUAGES:
+            if not any(language in scores for scores in ours.values()):
+                continue
+            diffs, t = paired_difference(ours, base, language)
+            paper_base = paper.get(baseline, {}).get(language)
+            paper_system = paper.get(name, {}).get(language)
+            paper_delta = None if paper_base is None or paper_system is None else paper_system - paper_base
+            gap = None if paper_delta is None or not diffs else statistics.mean(diffs) - paper_delta
+            lines.append("| " + " | ".join([
+                name, language, _number(paper_base), _number(paper_system), _number(paper_delta, signed=True),
+                _mean_std([s[language] for s in base.values() if language in s]),
+                _mean_std([s[language] for s in ours.values() if language in s]),
+                _mean_std(diffs, signed=True), "–" if t is None else f"{t:.2f} ({len(diffs) - 1})",
+                _number(gap, signed=True), seeds, "/".join(devices),
+            ]) + " |")
+    return "\n".join(lines)
+
+
+def paper_table(groups: List[Tuple[str, List[Dict]]], paper: Dict[str, Dict], baseline: str,
+                paper_group: Optional[str] = None) -> str:
+    """One section per data size: its protocol line and its table."""
+    sections = []
+    for label, reports in groups:
+        numbers = paper.get(paper_group or label, {})
+        note = f" (paper: {paper_group})" if paper_group and paper_group != label else ""
+        sections.append(f"## {label} of English train{note}\n\n{protocol_line(reports, '', True)}\n\n"
+                        f"{group_table(reports, numbers, baseline)}\n")
+    return "\n".join(sections)
+
+
+def main(
+    table: str = typer.Option(..., help="The paper's table in --paper: table1, table2 or table5"),
+    group: List[str] = typer.Option(..., help="LABEL=DIR: a data size and its reports folder; repeatable"),
+    output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
+    paper: Path = typer.Option(Path("configs/paper/tables.yml"), exists=True, dir_okay=False),
+    paper_group: Optional[str] = typer.Option(None, help="Compare every group with the paper's numbers of this size"),
+    baseline: str = typer.Option("vanilla", help="The system the others are paired with"),
+    only: List[str] = typer.Option([], help="Only these systems (repeatable; the baseline is always kept)"),
+    title: str = typer.Option("", help="Heading (default: the table's name)"),
+    protocol: str = typer.Option("", help="What the reports do not record (data sample, model selection)"),
+) -> None:
+    """Write the table of our runs beside the paper's, and print it."""
+    numbers = srsly.read_yaml(paper)
+    if table not in numbers:
+        raise typer.BadParameter(f"--table: {paper} has no {table!r} (have {', '.join(numbers)})")
+    if paper_group is not None and paper_group not in numbers[table]:
+        raise typer.BadParameter(f"--paper-group: {paper}'s {table} has no {paper_group!r}")
+    found = []
+    for label, directory in parse_groups(group):
+        reports = [r for r in load_reports([directory]) if not only or r["system"] in {*only, baseline}]
+        if reports:
+            found.append((label, reports))
+        else:
+            print(f"{label}: no reports in {directory} yet")
+    if not found:
+        raise typer.BadParameter(f"none of the groups has reports: {', '.join(group)}")
+    text = f"# {title or table}\n\n" + (f"{protocol}\n\n" if protocol else "")
+    text += paper_table(found, numbers[table], baseline, paper_group)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf8")
+    print(text)
+
+
+if __name__ == "__main__":
+    typer.run(main)
