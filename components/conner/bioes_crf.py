@@ -12,10 +12,15 @@ Viterbi decoding is always restricted to legal BIOES sequences. In training
   emissions must then carry the BIOES distinction themselves, which is what
   the span distributions of translation consistency read.
 
+Decoding can also keep some tokens to given tags (entities set before the
+tagger runs, words that are never entities): :func:`constrained_viterbi`
+gives those tokens' other tags a score of minus infinity.
+
 No spaCy or Thinc here: :mod:`conner.crf` wraps the module for Thinc.
 """
-from typing import Optional
+from typing import List, Optional
 
+import numpy
 import torch
 from torchcrf import CRF
 
@@ -80,11 +85,28 @@ class ConstrainedCRF(CRF):
     def transitions(self) -> torch.Tensor:  # type: ignore[override]
         return self.transition_scores + self.transition_penalty if self.constrained else self.transition_scores
 
-    def decode(self, emissions: torch.Tensor, mask: Optional[torch.Tensor] = None):  # type: ignore[override]
-        """pytorch-crf's Viterbi, over legal BIOES sequences in both modes."""
+    def decode(  # type: ignore[override]
+        self,
+        emissions: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+        allowed: Optional[torch.Tensor] = None,
+    ) -> List[List[int]]:
+        """pytorch-crf's Viterbi, over legal BIOES sequences in both modes.
+
+        allowed (Optional[torch.Tensor]): (batch, length, n_tags) booleans;
+            if given, the best legal path among those whose every tag is allowed.
+        """
         self._decoding = True
         try:
-            return super().decode(emissions, mask=mask)
+            if allowed is None:
+                return super().decode(emissions, mask=mask)
+            if mask is None:
+                mask = torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
+            with torch.no_grad():
+                paths = constrained_viterbi(
+                    emissions, mask, allowed, self.start_transitions, self.transitions, self.end_transitions
+                )
+            return [row[: int(n)].tolist() for row, n in zip(paths, mask.sum(1))]
         finally:
             self._decoding = False
 
@@ -93,16 +115,67 @@ class ConstrainedCRF(CRF):
         emissions: torch.Tensor,
         mask: torch.Tensor,
         tags: Optional[torch.Tensor] = None,
+        allowed: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
-        """Mean NLL over sentences if ``tags`` is given, else padded Viterbi paths."""
+        """Mean NLL over sentences if ``tags`` is given, else padded Viterbi
+        paths (restricted to ``allowed`` tags, if given: see :meth:`decode`)."""
         mask = mask.bool()
         if tags is not None:
             return -super().forward(emissions, tags.long(), mask=mask, reduction="mean")
-        paths = self.decode(emissions, mask=mask)
+        paths = self.decode(emissions, mask=mask, allowed=allowed)
         out = torch.full(mask.shape, -1, dtype=torch.long, device=emissions.device)
         for i, path in enumerate(paths):
             out[i, : len(path)] = torch.tensor(path, dtype=torch.long)
         return out
+
+
+def constrained_viterbi(
+    emissions: torch.Tensor,
+    mask: torch.Tensor,
+    allowed: torch.Tensor,
+    start: torch.Tensor,
+    transitions: torch.Tensor,
+    end: torch.Tensor,
+) -> torch.Tensor:
+    """The best tag path of each sequence among those whose every tag is allowed.
+
+    emissions (batch, length, n_tags): emission scores.
+    mask (batch, length): true on each sequence's tokens (a prefix of the row).
+    allowed (batch, length, n_tags): the tags each token may take; every
+        token needs at least one.
+    start, transitions, end (n_tags), (n_tags, n_tags), (n_tags): the scores
+        of the first tag, of each move (from, to) and of the last tag.
+    RETURNS (batch, length): tag indices, -1 after each sequence's end.
+
+    A forbidden tag scores minus infinity, so no path through it is chosen,
+    however the other scores compare (a finite penalty can be outweighed).
+    """
+    mask = mask.bool()
+    allowed = allowed.bool()
+    if not bool(allowed[mask].any(dim=-1).all()):
+        raise ValueError("constrained_viterbi: a token has no allowed tag")
+    batch, length, n_tags = emissions.shape
+    paths = numpy.full((batch, length), -1, dtype="int64")
+    if length == 0:
+        return torch.from_numpy(paths).to(emissions.device)
+    scores = emissions.masked_fill(~allowed, float("-inf"))
+    best = start + scores[:, 0]
+    history = []
+    for i in range(1, length):
+        # (batch, from, 1) + (from, to) + (batch, 1, to): best previous tag of each tag.
+        step, previous = (best.unsqueeze(2) + transitions + scores[:, i].unsqueeze(1)).max(dim=1)
+        best = torch.where(mask[:, i].unsqueeze(1), step, best)
+        history.append(previous)
+    # Backtrack on the CPU: one transfer, not one per token.
+    last = (best + end).argmax(dim=1).cpu().numpy()
+    back = torch.stack(history).cpu().numpy() if history else numpy.zeros((0, batch, n_tags), dtype="int64")
+    for b, n in enumerate(mask.sum(dim=1).tolist()):
+        if n == 0:
+            continue
+        tag = paths[b, n - 1] = last[b]
+        for i in range(n - 1, 0, -1):
+            tag = paths[b, i - 1] = back[i - 1, b, tag]
+    return torch.from_numpy(paths).to(emissions.device)
 
 
 def _penalty(allowed: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
+import numpy
 import srsly
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
@@ -18,8 +19,18 @@ from .extensions import DROPOUT_ON
 from .groups import find_consistency_groups
 from .losses import DIVERGENCE_MODES, TOKEN_SOURCES
 from .model import attach_crf
-from .pieceless import force_outside, outside_tags, pieceless_tokens
-from .tags import TagSet, spans_from_tags
+from .pieceless import blank_tokens, outside_tags, piece_counts
+from .tags import OUTSIDE, TagSet, preset_tags, spans_from_tags
+
+
+def fixed_tags(doc: Doc) -> List[Optional[str]]:
+    """The tag each token of ``doc`` must keep (None: free), from the
+    entities and blocked tokens set before conner runs (:func:`conner.tags.preset_tags`)."""
+    iob = doc.to_array("ENT_IOB")
+    if not ((iob == 1) | (iob == 3)).any():  # nothing set, or only O: all free
+        return [None] * len(doc)
+    return preset_tags([token.ent_iob_ for token in doc], [token.ent_type_ for token in doc])
+
 
 class ConsistencyWeights(NamedTuple):
     """Weights of the three training terms: NLL + alpha * L_drop + beta * L_trans."""
@@ -40,7 +51,8 @@ grad_factor = 1.0
 upstream = "*"
 
 [model.tok2vec.pooling]
-@layers = "reduce_first.v1"
+# Zeros for a word without a sub-word, where reduce_first.v1 raises.
+@layers = "conner.first_subword.v1"
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
@@ -207,31 +219,63 @@ class ConnerTagger(TrainablePipe):
     # -- inference --------------------------------------------------------
 
     def predict(self, docs: Iterable[Doc]) -> List[List[int]]:
-        """Viterbi tag indices for each doc (empty list for an empty doc)."""
+        """Viterbi tag indices for each doc (empty list for an empty doc).
+
+        Entities set before conner runs keep their tags, blocked tokens and
+        blank words (:mod:`conner.pieceless`) get ``O``; the rest of the path
+        is the best legal one around them.
+        """
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [[] for _ in docs]
         emissions = self.model.predict(docs)
-        # Words without a sub-word (whitespace, zero-width characters) are never entities.
-        emissions = [force_outside(e, pieceless_tokens(doc)) for e, doc in zip(emissions, docs)]
-        return self._decode(emissions)
+        allowed = [self._allowed_tags(doc, blank) for doc, blank in zip(docs, self.blank_words(docs))]
+        return self._decode(emissions, allowed)
 
-    def _decode(self, emissions: List[Floats2d]) -> List[List[int]]:
+    def _allowed_tags(self, doc: Doc, blank: numpy.ndarray) -> numpy.ndarray:
+        """The tags each token of ``doc`` may take, (n_tokens, n_tags) booleans."""
+        fixed = fixed_tags(doc)
+        # A blank word is never an entity, unless one set before conner holds it.
+        fixed = [OUTSIDE if tag is None and is_blank else tag for tag, is_blank in zip(fixed, blank)]
+        return self.tagset.allowed_tags(fixed)
+
+    def _decode(self, emissions: List[Floats2d], allowed: List[numpy.ndarray]) -> List[List[int]]:
         nonempty = [i for i, e in enumerate(emissions) if len(e)]
         paths: List[List[int]] = [[] for _ in emissions]
         if not nonempty:
             return paths
-        padded, mask = pad_emissions([emissions[i] for i in nonempty], self.model.ops.xp)
-        decoded = self.model.ops.to_numpy(self.model.get_ref("crf").predict((padded, mask, None)))
+        xp = self.model.ops.xp
+        padded, mask = pad_emissions([emissions[i] for i in nonempty], xp)
+        inputs: tuple = (padded, mask, None)
+        if not all(allowed[i].all() for i in nonempty):
+            allowed_padded = numpy.ones(padded.shape, dtype=bool)
+            for row, i in enumerate(nonempty):
+                allowed_padded[row, : len(emissions[i])] = allowed[i]
+            inputs = (padded, mask, None, xp.asarray(allowed_padded))
+        decoded = self.model.ops.to_numpy(self.model.get_ref("crf").predict(inputs))
         for row, i in enumerate(nonempty):
             paths[i] = decoded[row, : len(emissions[i])].tolist()
         return paths
 
     def set_annotations(self, docs: Iterable[Doc], paths: List[List[int]]) -> None:
+        """Set the entities of the paths on the tokens that were free; keep
+        the entities and blocked tokens set before conner ran."""
         tags = self.tagset.tags
         for doc, path in zip(docs, paths):
-            spans = spans_from_tags([tags[i] for i in path])
-            doc.set_ents([Span(doc, s, e, label=label) for s, e, label in spans], default="outside")
+            fixed = fixed_tags(doc)
+            preset = list(doc.ents) if any(tag is not None for tag in fixed) else []
+            blocked = [doc[i : i + 1] for i, tag in enumerate(fixed) if tag == OUTSIDE]
+            spans = [
+                Span(doc, s, e, label=label)
+                for s, e, label in spans_from_tags([tags[i] for i in path])
+                if all(tag is None for tag in fixed[s:e])
+            ]
+            doc.set_ents(preset + spans, blocked=blocked, default="outside")
+
+    def blank_words(self, docs: Sequence[Doc]) -> List[numpy.ndarray]:
+        """Per doc, the words that are never entities: one rule
+        (:func:`conner.pieceless.blank_tokens`) in training and at inference."""
+        return [blank_tokens(doc, counts) for doc, counts in zip(docs, piece_counts(self.model, docs))]
 
     # -- training ---------------------------------------------------------
 
@@ -311,6 +355,7 @@ class ConnerTagger(TrainablePipe):
         examples = list(examples)
         xp = self.model.ops.xp
         d_emissions = [self.model.ops.alloc2f(*e.shape) for e in emissions]
+        blank = self.blank_words([eg.predicted for eg in examples])
         rows = [
             i
             for i, eg in enumerate(examples)
@@ -321,23 +366,27 @@ class ConnerTagger(TrainablePipe):
         padded, mask = pad_emissions([emissions[i] for i in rows], xp)
         tags = xp.zeros(mask.shape, dtype="int64")
         for row, i in enumerate(rows):
-            tags[row, : len(emissions[i])] = xp.asarray(self._gold_tags(examples[i]))
+            tags[row, : len(emissions[i])] = xp.asarray(self._gold_tags(examples[i], blank[i]))
         loss, backprop = self.model.get_ref("crf").begin_update((padded, mask, tags))
         d_padded = backprop(weight)
         for row, i in enumerate(rows):
             d_emissions[i] = d_padded[row, : len(emissions[i])]
         return loss, d_emissions
 
-    def _gold_tags(self, example: Example) -> List[int]:
-        """BIOES tag indices of the reference entities on the predicted tokens."""
+    def _gold_tags(self, example: Example, blank: Optional[numpy.ndarray] = None) -> List[int]:
+        """BIOES tag indices of the reference entities on the predicted tokens
+        (``blank``: the predicted words that are never entities)."""
+        if blank is None:
+            blank = self.blank_words([example.predicted])[0]
         tagset = self.tagset
         # Tokens that don't align (None) or unknown labels count as outside.
         tags = [
             tag if tag and tag != "-" and tag[2:] in tagset.labels else "O"
             for tag in example.get_aligned_ner()
         ]
-        # As at inference, words without a sub-word are outside every entity.
-        return [tagset.index(tag) for tag in outside_tags(tags, pieceless_tokens(example.predicted))]
+        # As at inference, blank words are outside every entity. Entities set
+        # on the predicted doc are not read: training learns the gold.
+        return [tagset.index(tag) for tag in outside_tags(tags, blank)]
 
     # -- serialization ----------------------------------------------------
 

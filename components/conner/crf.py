@@ -6,25 +6,30 @@ takes ``(emissions, mask, tags)``:
 * with ``tags`` it returns the CRF negative log-likelihood averaged over
   sentences (so its scale does not depend on the batch size), and its
   backward pass returns the gradient of the emission scores;
-* with ``tags=None`` it returns the Viterbi paths, padded with -1.
+* with ``tags=None`` it returns the Viterbi paths, padded with -1; an
+  optional fourth item, ``allowed`` (batch, length, n_tags) booleans, keeps
+  each token to its allowed tags (:func:`conner.bioes_crf.constrained_viterbi`).
 
 Gradients of the transition parameters stay inside the PyTorch shim and are
 applied by ``Model.finish_update`` like any other Thinc parameter.
 """
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple, Union
 
 import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
-from thinc.types import Floats2d, Floats3d, Ints2d
+from thinc.types import Array3d, Floats2d, Floats3d, Ints2d
 
 from .bioes_crf import ConstrainedCRF
 from .tags import TagSet
 
+# (emissions, mask, gold tags or None), or (emissions, mask, None, allowed tags) to decode.
+CRFInput = Union[Tuple[Floats3d, Floats2d, Optional[Ints2d]], Tuple[Floats3d, Floats2d, None, Array3d]]
+
 
 def build_crf(
     tagset: TagSet, transitions: str = "constrained"
-) -> Model[Tuple[Floats3d, Floats2d, Optional[Ints2d]], Any]:
+) -> Model[CRFInput, Any]:
     """Wrap a ConstrainedCRF over ``tagset`` for Thinc (``transitions``: see
     the module docstring)."""
     return PyTorchWrapper_v2(
@@ -41,14 +46,15 @@ def crf_module(crf: Model) -> ConstrainedCRF:
 
 
 def _convert_inputs(
-    model: Model, inputs: Tuple[Floats3d, Floats2d, Optional[Ints2d]], is_train: bool
+    model: Model, inputs: CRFInput, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats3d]]:
-    emissions, mask, tags = inputs
+    emissions, mask, tags, *constraints = inputs
     device = model.shims[0].device
     emissions_t = xp2torch(emissions, requires_grad=is_train, device=device)
     mask_t = xp2torch(mask, device=device).bool()
     tags_t = None if tags is None else xp2torch(tags, device=device).long()
-    args = ArgsKwargs(args=(emissions_t, mask_t), kwargs={"tags": tags_t})
+    allowed_t = xp2torch(constraints[0], device=device).bool() if constraints else None
+    args = ArgsKwargs(args=(emissions_t, mask_t), kwargs={"tags": tags_t, "allowed": allowed_t})
 
     def emissions_gradient(d_inputs: ArgsKwargs) -> Floats3d:
         return torch2xp(d_inputs.args[0])

@@ -1,60 +1,98 @@
-"""Words without a sub-word are never entities.
+"""Blank words: never part of an entity, by one rule in training and at inference.
 
-The encoder's tokenizer maps some spaCy tokens to no piece at all: the
-whitespace tokens spaCy keeps for extra spaces, tabs and line breaks, and
-invisible characters such as a zero-width space or a byte-order mark.
-``conner.first_subword.v1`` gives them a zero vector, so their emission
-scores are the layer's bias alone, and the CRF used to label them (a double
-space came back as ORG). Here they are told apart and kept outside:
+A word is blank (:func:`blank_tokens`) if
 
-* at inference, their emission scores of every tag but ``O`` are set to the
-  CRF's penalty for illegal moves, so Viterbi labels them ``O``. ``O`` is
-  legal after and before any tag, so the path stays legal BIOES; an entity
-  cannot span such a token.
+* its text is invisible (:func:`is_blank`): whitespace (spaCy keeps extra
+  spaces, tabs and line breaks as tokens), control and format characters
+  (zero-width space, word joiner, soft hyphen, byte-order mark, direction
+  marks), the other default-ignorable characters (Hangul fillers, variation
+  selectors) and the blank Braille cell; or
+* the transformer gave it no sub-word, where that is known: the XLM-R
+  tokenizer drops ``▁`` and ``\\ufffd`` too, and ``conner.first_subword.v1``
+  gives such a word a zero vector, so its emission scores are the layer's
+  bias alone (a double space came back as ORG).
+
+The text decides for the invisible characters that the tokenizer does turn
+into a piece (the word joiner becomes ``▁`` + ``\\u2060``); the sub-word
+counts are those the transformer listener reads (:func:`piece_counts`): the
+batch the transformer sent it in training, ``doc._.trf_data`` at inference,
+the same alignment of the same text. Blank words are kept ``O``:
+
+* at inference, Viterbi may give them no other tag (``O`` is legal next to
+  any tag, so the path stays legal BIOES and no entity spans them), unless
+  an entity set before the tagger holds them;
 * in training, their gold tag is ``O`` and an entity that contains them is
   split around them, as inference would tag it.
-
-Which tokens: those that the transformer aligned to no piece
-(``doc._.trf_data.align``), where the Doc went through the transformer
-component; otherwise (training batches, which the listener gets straight
-from the transformer) those whose text is only whitespace or zero-width
-characters, which no tokenizer turns into a piece.
 """
-from typing import List, Sequence
+import unicodedata
+from typing import List, Optional, Sequence
 
 import numpy
 from spacy.tokens import Doc
-from thinc.api import get_array_module
+from spacy_transformers.layers.listener import TransformerListener
+from thinc.api import Model
 
-from .bioes_crf import ILLEGAL
-from .tags import OUTSIDE, spans_from_tags
+from .tags import OUTSIDE, bioes, spans_from_tags
 
-# Zero-width space, non-joiner, joiner, word joiner, byte-order mark.
-ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Invisible characters that are neither whitespace nor in the control (Cc) or
+# format (Cf) categories: Unicode's other default-ignorable code points
+# (combining grapheme joiner, Hangul fillers, Khmer inherent vowels,
+# Mongolian and other variation selectors, reserved ones) and the blank
+# Braille cell, which renders as a space.
+OTHER_INVISIBLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf"})
+
+
+def is_invisible(char: str) -> bool:
+    """Whether the character ``char`` shows nothing (see the module docstring)."""
+    if char.isspace() or unicodedata.category(char) in INVISIBLE_CATEGORIES:
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in OTHER_INVISIBLE)
 
 
 def is_blank(text: str) -> bool:
-    """Whether ``text`` holds only whitespace and zero-width characters."""
-    return all(char.isspace() or char in ZERO_WIDTH for char in text)
+    """Whether ``text`` holds only invisible characters."""
+    return all(is_invisible(char) for char in text)
 
 
-def pieceless_tokens(doc: Doc) -> numpy.ndarray:
-    """Boolean mask of the tokens of ``doc`` that have no sub-word."""
-    trf_data = doc._.trf_data if doc.has_extension("trf_data") else None
+def blank_tokens(doc: Doc, counts: Optional[numpy.ndarray] = None) -> numpy.ndarray:
+    """Boolean mask of the words of ``doc`` that are never entities: blank
+    text, or no sub-word where ``counts`` (sub-words per word) are known."""
+    blank = numpy.asarray([is_blank(token.text) for token in doc], dtype=bool)
+    if counts is not None and len(counts) == len(doc):
+        blank |= numpy.asarray(counts) == 0
+    return blank
+
+
+def piece_counts(model: Model, docs: Sequence[Doc]) -> List[Optional[numpy.ndarray]]:
+    """Sub-words per word of each doc, as the transformer listener in
+    ``model`` reads them (None where unknown, e.g. without a transformer).
+
+    In training the listener holds the batch the transformer sent it; at
+    inference (and where that batch is not this one) it reads ``doc._.trf_data``.
+    """
+    listener = next((node for node in model.walk() if isinstance(node, TransformerListener)), None)
+    if listener is not None and listener._outputs is not None and len(listener._outputs) == len(docs):
+        if listener._batch_id == TransformerListener.get_batch_id(docs):
+            return [_lengths(data) for data in listener._outputs]
+    return [_lengths(doc._.trf_data if doc.has_extension("trf_data") else None) for doc in docs]
+
+
+def _lengths(trf_data) -> Optional[numpy.ndarray]:
     align = getattr(trf_data, "align", None)
-    if align is not None and len(align.lengths) == len(doc):
-        return numpy.asarray(align.lengths) == 0
-    return numpy.asarray([is_blank(token.text) for token in doc], dtype=bool)
-
-
-def force_outside(emissions, mask: numpy.ndarray):
-    """A copy of ``emissions`` (n_tokens, n_tags) where masked tokens can only be ``O``."""
-    if not mask.any():
-        return emissions
-    forced = emissions.copy()
-    # Column 0 is O (conner.tags); the other tags get the illegal-move penalty.
-    forced[get_array_module(emissions).asarray(mask), 1:] = ILLEGAL
-    return forced
+    return None if align is None else numpy.asarray(align.lengths)
 
 
 def outside_tags(tags: Sequence[str], mask: Sequence[bool]) -> List[str]:
@@ -72,11 +110,3 @@ def outside_tags(tags: Sequence[str], mask: Sequence[bool]) -> List[str]:
                 out[piece_start:i] = bioes(i - piece_start, label)
                 piece_start = None
     return out
-
-
-def bioes(length: int, label: str) -> List[str]:
-    """BIOES tags of one entity of ``length`` tokens."""
-    if length == 1:
-        return [f"S-{label}"]
-    return [f"B-{label}"] + [f"I-{label}"] * (length - 2) + [f"E-{label}"]
-

@@ -14,18 +14,26 @@ limit, in which case they are split, with the model's own tokenizer, into
 the fewest consecutive windows that fit. On ordinary text nothing changes.
 A single word longer than the limit is a window of its own: it keeps its
 first pieces (enough for first-sub-word pooling) and no other word loses
-its vector.
+its vector. The tokenizer's warning that such a text "will result in
+indexing errors" is therefore false inside the model's forward pass, which
+runs without it (:func:`without_length_warning`).
 """
-from typing import Callable, List, Sequence
+import functools
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Sequence
 
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.layers.transformer_model import TransformerModel
+from thinc.api import Model
 
 from .lean_load import LeanTransformerModel, make_lean
 from .length_batching import sort_encoder_batches
 
 SpanGetter = Callable[[List[Doc]], List[List[Span]]]
+# The key under which a transformers tokenizer records that it has warned
+# about a text longer than ``model_max_length`` (it warns once).
+LENGTH_WARNING = "sequence-length-is-longer-than-the-specified-maximum"
 
 
 class SubwordLimitedSpans:
@@ -83,6 +91,32 @@ def split_span(span: Span, tokenizer) -> List[Span]:
     return [piece for pieces in fit_spans(parts, tokenizer) for piece in pieces]
 
 
+@contextmanager
+def without_length_warning(tokenizer) -> Iterator[None]:
+    """Within: ``tokenizer`` does not warn about texts longer than its
+    maximum. After: it warns as it would have, once, where it had not yet."""
+    seen = getattr(tokenizer, "deprecation_warnings", None)
+    if seen is None:
+        yield
+        return
+    had_warned = seen.get(LENGTH_WARNING)
+    seen[LENGTH_WARNING] = True
+    try:
+        yield
+    finally:
+        if had_warned is None:
+            seen.pop(LENGTH_WARNING, None)
+        else:
+            seen[LENGTH_WARNING] = had_warned
+
+
+def forward_without_length_warning(forward: Callable, model: Model, docs: List[Doc], is_train: bool):
+    """``forward`` of a TransformerModel whose windows are fitted
+    (:class:`SubwordLimitedSpans`), without the false length warning."""
+    with without_length_warning(model.tokenizer):
+        return forward(model, docs, is_train)
+
+
 @registry.architectures("conner.TransformerModel.v1")
 def create_transformer_model(
     name: str,
@@ -95,7 +129,8 @@ def create_transformer_model(
     lean_load: bool = True,
 ) -> TransformerModel:
     """``spacy-transformers.TransformerModel.v3`` whose windows never lose
-    sub-words, with length-aware encoder batches and a leaner ``from_bytes``.
+    sub-words (and draw no false length warning), with length-aware encoder
+    batches and a leaner ``from_bytes``.
 
     The first six arguments are those of ``spacy-transformers.TransformerModel.v3``;
     the windows of ``get_spans`` that exceed the encoder's maximum number of
@@ -118,6 +153,8 @@ def create_transformer_model(
     if lean_load:
         make_lean(model)
     model.attrs["get_spans"] = SubwordLimitedSpans(get_spans, model)
+    # A partial of module-level functions: the model still pickles.
+    model._func = functools.partial(forward_without_length_warning, model._func)
     if max_padded_subwords > 0:
         sort_encoder_batches(model.layers[0], max_padded_subwords)
     return model
