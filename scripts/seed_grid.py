@@ -14,8 +14,8 @@ beta = 0 unless the entry sets them). A finished (system, seed) has a
 report at ``REPORTS_DIR/SYSTEM-seedN.json`` and is never redone, so a grid
 that was interrupted picks up where it stopped; a trained model without a
 report is only evaluated. A model whose saved config differs from what the
-config and overrides give today (e.g. a setting of ``conner.cfg`` changed
-since) is trained again, and its report with it; a report older than its
+current config and overrides give (e.g. a setting of ``conner.cfg`` changed
+after it was trained) is trained again, and its report with it; a report older than its
 model is made again. With ``--reuse DIR``, an existing report of the same
 system whose recorded protocol (seed, steps, alpha, beta, data, pairs,
 encoder) matches is copied instead of training again, e.g. the seed that

@@ -17,9 +17,10 @@ from conner.prepare.translation import (
 from conner.prepare.translation.stored import MissingTranslationError, read_release
 from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine, fake_translate
 
-RELEASE = Path(
-    "/work/shared/assets/github/RandyZhouRan/ConNER/"
-    "ead322eb7cb1e41c38071c77d40a8a50dc02b193/data/En2Es"
+# The data mirror beside the repository (see .ci/run), where there is one.
+RELEASE = (
+    Path(__file__).resolve().parents[2] / "shared/assets/github/RandyZhouRan/ConNER"
+    / "ead322eb7cb1e41c38071c77d40a8a50dc02b193/data/En2Es"
 )
 
 

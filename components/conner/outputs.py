@@ -5,7 +5,7 @@ Every script that writes goes through this module:
 * :func:`refuse_overwriting_inputs` stops, before any work, when an output
   path is an input (after resolving links and relative paths), a folder
   that holds one, or lies inside an input folder such as a model
-  (``convert.py s.txt s.txt`` used to replace its source);
+  (otherwise ``convert.py s.txt s.txt`` would replace its source);
 * :func:`atomic_output` and :func:`atomic_output_dir` write into a hidden
   temporary sibling and rename it onto the output only once it is complete
   (``os.replace``), so a run that fails or is killed (SIGKILL included)
