@@ -23,7 +23,9 @@ def test_the_results_page_is_current():
 
 def test_every_table_of_the_page_comes_from_a_listed_report():
     page = PAGE.read_text(encoding="utf8")
-    for section in srsly.read_yaml(SECTIONS)["sections"]:
+    embedded = [s for s in srsly.read_yaml(SECTIONS)["sections"] if "table" in s]
+    assert embedded
+    for section in embedded:
         table = (ROOT / section["table"]).read_text(encoding="utf8")
         rows = [line for line in table.splitlines() if line.startswith("| ")]
         assert rows and all(row in page for row in rows), section["title"]
