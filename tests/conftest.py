@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,21 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests (the `fuzz` marker): "ci" keeps the suite fast and the same
+# on every run; "fuzz" (scripts/fuzz.py) tries many more inputs, drawn afresh
+# each time (CONNER_FUZZ_EXAMPLES sets how many). Neither keeps a database
+# in the checkout: a failure prints the input and a @reproduce_failure line.
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, derandomize=True, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("CONNER_FUZZ_EXAMPLES", "1000")), deadline=None,
+    database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

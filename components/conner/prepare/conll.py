@@ -41,6 +41,8 @@ SCHEMES = ("IOB1", "IOB2", "BIOES", "BILOU")
 SCHEME_PREFIXES = {"IOB1": "BI", "IOB2": "BI", "BIOES": "BIES", "BILOU": "BILU"}
 # conlleval's BIOES rules cover BILOU once L and U are read as E and S.
 CANONICAL_PREFIX = {"L": "E", "U": "S"}
+# The prefixes that only one of BILOU and BIOES uses: a file must not mix them.
+EXCLUSIVE_PREFIXES = {"L": "BILOU", "U": "BILOU", "E": "BIOES", "S": "BIOES"}
 
 # An I- that no B- opened: at sentence start, after O, or (BIOES) after E/S.
 I_WITHOUT_B = "I_without_B"
@@ -78,11 +80,16 @@ class Block:
 
 @dataclass
 class Sentence:
-    """Words and (start, end, label) entity spans; ``spans`` is None if unlabeled."""
+    """Words and (start, end, label) entity spans; ``spans`` is None if unlabeled.
+
+    ``spaces`` says which words a space follows, where a format knows it
+    (plain text, a ``# text =`` comment); None joins the words by single spaces.
+    """
 
     words: List[str]
     spans: Optional[List[Chunk]]
     line: int
+    spaces: Optional[List[bool]] = None
 
 
 @dataclass
@@ -309,6 +316,24 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     return "IOB1" if i_openers > b_openers else "IOB2"
 
 
+def detect_block_scheme(blocks: Sequence[Block], source: str) -> str:
+    """:func:`detect_scheme` of the blocks' last column; a mix of BILOU and
+    BIOES prefixes is an error naming the line where the mix shows."""
+    try:
+        return detect_scheme([row[-1] for row in block.rows] for block in blocks)
+    except ValueError as err:
+        first: Dict[str, int] = {}
+        for block in blocks:
+            for row, line in zip(block.rows, block.lines):
+                kind = EXCLUSIVE_PREFIXES.get(row[-1].partition("-")[0])
+                if kind is not None:
+                    first.setdefault(kind, line)
+                if len(first) == 2:
+                    earlier = min(first.values())
+                    raise ConllFormatError(source, line, f"{err} (the other kind on line {earlier})") from None
+        raise  # pragma: no cover - detect_scheme only mixes when both kinds occur
+
+
 def check_scheme(tag: str, scheme: str) -> None:
     """Raise if ``tag`` is malformed or its prefix is not part of ``scheme``."""
     split_tag(tag)
@@ -340,15 +365,27 @@ def read_conll(
     if not labeled:
         sentences = [Sentence([row[0] for row in b.rows], None, b.lines[0]) for b in blocks]
     else:
-        check_tag_column(blocks, source)
-        if scheme == "auto":
-            report.scheme = detect_scheme([row[-1] for row in b.rows] for b in blocks)
-        sentences = [labeled_sentence(b, report, source) for b in blocks]
-        if scheme == "auto" and not report.entities:
-            report.scheme = None  # no entity tag: nothing to detect a scheme from
+        sentences = labeled_sentences(blocks, report, source, scheme)
     report.sentences = len(sentences)
     report.tokens = sum(len(s.words) for s in sentences)
     return sentences, report
+
+
+def labeled_sentences(
+    blocks: Sequence[Block], report: ConllReport, source: str, scheme: str = "auto"
+) -> List[Sentence]:
+    """Sentences of blocks whose first column is the word and last the tag.
+
+    Every tag is checked (errors name its line), the scheme is detected if
+    ``scheme`` is "auto", and entities and repairs are counted in ``report``.
+    Shared by every reader of tagged columns (CoNLL, JSON lines, iob2).
+    """
+    check_tag_column(blocks, source)
+    report.scheme = detect_block_scheme(blocks, source) if scheme == "auto" else scheme
+    sentences = [labeled_sentence(b, report, source) for b in blocks]
+    if scheme == "auto" and not report.entities:
+        report.scheme = None  # no entity tag: nothing to detect a scheme from
+    return sentences
 
 
 def check_tag_column(blocks: Sequence[Block], source: str) -> None:
@@ -377,18 +414,20 @@ def labeled_sentence(block: Block, report: ConllReport, source: str) -> Sentence
     return Sentence([row[0] for row in block.rows], spans, block.lines[0])
 
 
-def doc_from_words(vocab: Vocab, words: Sequence[str]) -> Doc:
+def doc_from_words(vocab: Vocab, words: Sequence[str], spaces: Optional[Sequence[bool]] = None) -> Doc:
     """An unannotated Doc of ``words``, the way every CoNLL-like file is read.
 
-    Tokens are joined by single spaces, with no space after the last one.
+    Tokens are joined by single spaces, with no space after the last one,
+    unless ``spaces`` says which words a space follows.
     """
-    spaces = [True] * (len(words) - 1) + [False] if words else []
-    return Doc(vocab, words=list(words), spaces=spaces)
+    if spaces is None:
+        spaces = [True] * (len(words) - 1) + [False] if words else []
+    return Doc(vocab, words=list(words), spaces=list(spaces))
 
 
 def sentence_to_doc(vocab: Vocab, sentence: Sentence) -> Doc:
     """A Doc of the sentence; doc.ents is set (all other tokens O) only if labeled."""
-    doc = doc_from_words(vocab, sentence.words)
+    doc = doc_from_words(vocab, sentence.words, sentence.spaces)
     if sentence.spans is not None:
         doc.ents = [Span(doc, start, end, label=label) for start, end, label in sentence.spans]
     return doc

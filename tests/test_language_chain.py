@@ -1,0 +1,237 @@
+"""One chain for any target language: project.yml's vars, the apertium pairs
+check_env.py names, and (integration) Basque text to conjugate pairs with the
+real apertium."""
+import json
+import shlex
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import spacy
+import typer
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+from weasel.util.config import load_project_config
+
+import check_env
+import collect_pairs
+import convert
+import translate
+import weak_tag
+from conner.extensions import get_conjugate_spans
+from conner.pairs import load_pairs
+from conner.prepare.translation.apertium import INTO_ENGLISH, apertium_pair, list_modes
+from conner.prepare.translation.engines import TranslationError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIN = ("unlabeled", "weak-tag", "translate", "collect-pairs-translated")
+# The Spanish chain's commands before the target language became a variable:
+# with the default vars, each script must get the same arguments.
+SPANISH = {
+    "unlabeled": "python scripts/convert.py assets/conll2002.zip corpus/es_unlabeled.spacy --member conll2002/esp.train --lang es --unlabeled --report corpus/reports/es_unlabeled.json",
+    "weak-tag": "python scripts/weak_tag.py training/conner-vanilla/model-best corpus/es_unlabeled.spacy corpus/es_weak.spacy --id-prefix es-",
+    "translate": "python scripts/translate.py corpus/es_weak.spacy corpus/pairs_es_apertium.spacy --engine apertium --src es --tgt en --cache cache/translate.sqlite --batch-size 512 --summary reports/translate_es_apertium.json",
+    "collect-pairs-translated": "python scripts/collect_pairs.py corpus/pairs/es-apertium corpus/pairs_de_google.spacy corpus/pairs_es_apertium.spacy corpus/pairs_nl_google.spacy",
+}
+SCRIPTS = {"convert.py": convert.main, "weak_tag.py": weak_tag.main, "translate.py": translate.main,
+           "collect_pairs.py": collect_pairs.main, "check_env.py": check_env.main}
+
+
+def project(tmp_path, **variables):
+    """project.yml with its vars substituted (and overridden), as weasel reads it."""
+    shutil.copy(ROOT / "project.yml", tmp_path / "project.yml")
+    overrides = {f"vars.{name}": value for name, value in variables.items()}
+    config = load_project_config(tmp_path, overrides=overrides)
+    return {command["name"]: command for command in config["commands"]}
+
+
+def parameters(line: str):
+    """The script a command line runs and the parameters its typer main gets.
+
+    Run in an empty folder (``monkeypatch.chdir``): the files the line names
+    are created there, empty, for the scripts that check that inputs exist.
+    """
+    args = shlex.split(line)
+    assert args[0] == "python"
+    for arg in args[2:]:
+        if Path(arg).suffix in (".spacy", ".zip", ".jsonl", ".txt") and not Path(arg).exists():
+            Path(arg).parent.mkdir(parents=True, exist_ok=True)
+            Path(arg).touch()
+    command = typer.main.get_command(_app(SCRIPTS[Path(args[1]).name]))
+    return Path(args[1]).name, command.make_context(args[1], args[2:]).params
+
+
+def _app(main):
+    app = typer.Typer()
+    app.command()(main)
+    return app
+
+
+def test_default_vars_give_the_spanish_chain_unchanged(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    commands = project(tmp_path)
+    for name in CHAIN:
+        (line,) = commands[name]["script"]
+        script, params = parameters(line)
+        old_script, old_params = parameters(SPANISH[name])
+        assert script == old_script
+        assert params == old_params, name
+    assert commands["unlabeled"]["outputs"] == ["corpus/es_unlabeled.spacy", "corpus/reports/es_unlabeled.json"]
+    assert commands["weak-tag"]["outputs"] == ["corpus/es_weak.spacy"]
+    assert commands["translate"]["outputs"] == ["corpus/pairs_es_apertium.spacy", "reports/translate_es_apertium.json"]
+    assert commands["collect-pairs-translated"]["outputs"] == ["corpus/pairs/es-apertium"]
+
+
+def test_vars_choose_the_language_input_and_engine_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    commands = project(tmp_path, target_lang="eu", target_unlabeled="assets/eu/train.jsonl",
+                       target_member="", target_format="jsonl")
+    _, unlabeled = parameters(commands["unlabeled"]["script"][0])
+    assert (unlabeled["input_path"], unlabeled["output_path"]) == (Path("assets/eu/train.jsonl"), Path("corpus/eu_unlabeled.spacy"))
+    assert (unlabeled["input_format"], unlabeled["lang"], unlabeled["unlabeled"]) == ("jsonl", "eu", True)
+    assert not unlabeled["member"]
+    assert "assets/eu/train.jsonl" in commands["unlabeled"]["deps"]
+    _, tagged = parameters(commands["weak-tag"]["script"][0])
+    assert (tagged["input_path"], tagged["output_path"]) == (Path("corpus/eu_unlabeled.spacy"), Path("corpus/eu_weak.spacy"))
+    assert tagged["id_prefix"] == "eu-"
+    _, translated = parameters(commands["translate"]["script"][0])
+    assert (translated["input_path"], translated["src"]) == (Path("corpus/eu_weak.spacy"), "eu")
+    assert translated["output_path"] == Path("corpus/pairs_eu_apertium.spacy")
+    _, pooled = parameters(commands["collect-pairs-translated"]["script"][0])
+    assert pooled["output_dir"] == Path("corpus/pairs/eu-apertium")
+    assert Path("corpus/pairs_eu_apertium.spacy") in pooled["files"]
+    _, checked = parameters(commands["check"]["script"][0])
+    assert (checked["engine"], checked["src"], checked["lang"]) == ("apertium", "eu", "eu")
+    # The engine's own code, where it differs from spaCy's.
+    commands = project(tmp_path, target_lang="hr", translate_src="sr", translate_engine="google")
+    _, translated = parameters(commands["translate"]["script"][0])
+    assert (translated["src"], translated["engine"]) == ("sr", "google")
+    assert parameters(commands["check"]["script"][0])[1]["src"] == "sr"
+    assert commands["translate"]["outputs"][0] == "corpus/pairs_hr_google.spacy"
+
+
+def test_check_env_refuses_a_language_spacy_does_not_know():
+    problems = check_env.find_problems(lang="qq")
+    assert len(problems) == 1 and "unknown language code 'qq'" in problems[0]
+    assert check_env.find_problems(lang="eu") == []
+
+
+# ------------------------------------------------ apertium pairs into English
+
+
+def fake_apertium(folder: Path, modes) -> Path:
+    """An ``apertium`` that lists ``modes`` (and translates nothing)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "apertium"
+    path.write_text("#!/bin/sh\n" + "".join(f"echo '  {m}'\n" for m in modes), encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.mark.parametrize("lang", sorted(INTO_ENGLISH))
+def test_check_names_the_debian_package_of_each_pair(tmp_path, lang):
+    mode, package = apertium_pair(lang)
+    binary = fake_apertium(tmp_path, ["eng-spa", "Cyrl-Latn"])
+    (problem,) = check_env.find_problems(engine="apertium", src=lang, options=[f"binary={binary}"])
+    assert f"no direction '{mode}'" in problem and f"apt-get install {package}`" in problem
+    assert "\n" not in problem
+    missing = check_env.find_problems(engine="apertium", src=lang, options=["binary=no-such-apertium"])
+    assert len(missing) == 1 and f"apt-get install apertium {package}`" in missing[0]
+    # Where the pair is installed, its mode is the one asked for.
+    binary = fake_apertium(tmp_path, [mode])
+    assert check_env.find_problems(engine="apertium", src=lang, options=[f"binary={binary}"]) == []
+
+
+def test_basque_is_its_own_debian_name_not_a_sorted_guess(tmp_path):
+    # Debian packages the pair as apertium-eu-en (mode eu-en): sorting the
+    # codes would say apertium-en-eu, and the ISO 639-3 code eus-eng.
+    assert apertium_pair("eu") == ("eu-en", "apertium-eu-en")
+    binary = fake_apertium(tmp_path, [])
+    (problem,) = check_env.find_problems(engine="apertium", src="eu", options=[f"binary={binary}"])
+    assert "apertium-eu-en`" in problem
+
+
+def test_a_language_without_a_pair_into_english_says_which_have_one(tmp_path):
+    binary = fake_apertium(tmp_path, ["spa-eng"])
+    (problem,) = check_env.find_problems(engine="apertium", src="de", options=[f"binary={binary}"])
+    assert "no apertium pair translates 'de' into English" in problem
+    assert all(lang in problem for lang in ("es", "eu", "hr"))
+
+
+def installed(package: str) -> bool:
+    result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    return result.returncode == 0 and "install ok installed" in result.stdout
+
+
+@pytest.mark.integration
+def test_the_table_agrees_with_the_installed_apertium():
+    if shutil.which("apertium") is None or shutil.which("dpkg-query") is None:
+        pytest.skip("apertium or dpkg-query missing (apt-get install apertium apertium-eng-spa)")
+    modes = list_modes()
+    checked = [lang for lang in INTO_ENGLISH if installed(apertium_pair(lang)[1])]
+    if not checked:
+        pytest.skip("no apertium pair into English is installed")
+    for lang in checked:
+        assert apertium_pair(lang)[0] in modes, (lang, modes)
+
+
+# ---------------------------------------------- Basque text to pairs, for real
+
+BASQUE_TEXT = """\
+Mikel Laboa Donostian jaio zen 1934an .
+
+Iñaki Urdangarin Bilbora joan da gaur .
+Eusko Jaurlaritzak Gasteizen bilera egin du .
+Gaur ez da ezer gertatu .
+"""
+BASQUE_NAMES = ["Mikel Laboa", "Donostian", "Iñaki Urdangarin", "Bilbora", "Eusko Jaurlaritzak", "Gasteizen"]
+
+
+def ruler_model(path: Path) -> Path:
+    """A weak tagger that knows a handful of Basque names."""
+    nlp = spacy.blank("eu")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "X", "pattern": [{"ORTH": w} for w in name.split()]} for name in BASQUE_NAMES])
+    nlp.to_disk(path)
+    return path
+
+
+def invoke(main, *args):
+    result = CliRunner().invoke(_app(main), [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.integration
+def test_basque_text_becomes_english_conjugate_pairs_with_apertium(tmp_path):
+    try:
+        from conner.prepare.translation import get_engine
+
+        get_engine("apertium", "eu", "en")
+    except TranslationError as err:
+        pytest.skip(f"apertium's eu-en pair is missing: {err}")
+    raw = tmp_path / "eu.txt"
+    raw.write_text(BASQUE_TEXT, encoding="utf-8")
+    unlabeled, weak, pairs = tmp_path / "eu_unlabeled.spacy", tmp_path / "eu_weak.spacy", tmp_path / "pairs_eu.spacy"
+    invoke(convert.main, raw, unlabeled, "--format", "text", "--lang", "eu", "--unlabeled")
+    invoke(weak_tag.main, ruler_model(tmp_path / "model"), unlabeled, weak, "--id-prefix", "eu-", "--no-progress")
+    result = invoke(translate.main, weak, pairs, "--engine", "apertium", "--src", "eu", "--tgt", "en",
+                    "--cache", tmp_path / "cache.sqlite", "--no-progress")
+    assert "1 of 4 sentences had no conjugate spans" in result.output
+    found = load_pairs(pairs, spacy.blank("en").vocab)
+    assert [target._.conjugate_id for target, _ in found] == ["eu-0", "eu-1", "eu-2"]
+    for target, translation in found:
+        target_spans, translated_spans = get_conjugate_spans(target), get_conjugate_spans(translation)
+        assert set(translated_spans) == set(target_spans) and translated_spans
+        assert {s.text for s in target_spans.values()} <= set(BASQUE_NAMES)
+        # The placeholders were put back, and the sentence came out in English.
+        assert "SPAN" not in translation.text
+        assert not {"da", "du", "zen", "egin"} & {t.lower_ for t in translation}
+    english = {t.lower_ for _, translation in found for t in translation}
+    assert len(english & {"the", "he", "has", "in", "to", "was", "were", "born", "today", "meeting"}) >= 4
+    first = {k: s.text for k, s in get_conjugate_spans(found[0][1]).items()}
+    assert "Mikel Laboa" in first.values() and any("Donostia" in text for text in first.values())
+    summary = json.loads((tmp_path / "pairs_eu.summary.json").read_text())
+    assert summary["model"] == "apertium/eu-en" and summary["pairs_kept"] == 3
