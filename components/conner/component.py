@@ -20,6 +20,7 @@ from .groups import find_consistency_groups
 from .losses import DIVERGENCE_MODES, TOKEN_SOURCES
 from .model import attach_crf
 from .pieceless import blank_tokens, outside_tags, piece_counts
+from .saved_files import DamagedFileError, load_model_file, read_json_object
 from .tags import OUTSIDE, TagSet, preset_tags, spans_from_tags
 
 
@@ -391,10 +392,19 @@ class ConnerTagger(TrainablePipe):
     # -- serialization ----------------------------------------------------
 
     def from_disk(self, path, *, exclude=tuple()) -> "ConnerTagger":
-        cfg_path = Path(path) / "cfg"
-        if cfg_path.exists() and "cfg" not in exclude:
-            self._restore_crf(srsly.read_json(cfg_path))
-        return super().from_disk(path, exclude=exclude)
+        """Load the pipe from disk; a missing, empty, truncated or corrupt
+        ``cfg`` or ``model`` raises a ``DamagedFileError`` that names it."""
+        path = Path(path)
+        if "cfg" not in exclude:
+            cfg = read_json_object(path / "cfg")
+            labels = cfg.get("labels")
+            if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+                raise DamagedFileError(path / "cfg", "corrupt (no list of labels)")
+            self._restore_crf(cfg)
+        super().from_disk(path, exclude=[*exclude, "model"])
+        if "model" not in exclude:
+            load_model_file(self.model, path / "model")
+        return self
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "ConnerTagger":
         msg = srsly.msgpack_loads(bytes_data)

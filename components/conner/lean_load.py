@@ -33,7 +33,9 @@ pipelines saved before and after load either way, with stock
 spacy-transformers too. ``conner.TransformerModel.v1`` uses it unless its
 ``lean_load`` setting is false. If the saved state does not match the model
 exactly (``load_state_dict`` with ``strict=True`` fails), it falls back to
-the stock path, warning and loading with ``strict=False`` as stock does.
+the stock path, warning and loading with ``strict=False`` as stock does. A
+missing, empty, truncated or corrupt file fails with an error that names it
+(``conner.saved_files``).
 """
 import functools
 import json
@@ -54,6 +56,9 @@ from thinc.api import Model, get_torch_default_device
 from thinc.util import convert_recursive, is_xp_array
 from transformers.modeling_utils import no_init_weights
 
+# Imported for its effect: the transformer's damaged files are named on loading.
+from . import saved_files  # noqa: F401
+
 BytesLike = Union[bytes, bytearray, memoryview]
 
 # Binary values at least this long are returned as memoryviews, not copied.
@@ -71,7 +76,10 @@ def unpack_views(data: BytesLike, view_min_bytes: int = VIEW_MIN_BYTES) -> Any:
     ``srsly.msgpack_loads``; the binary values of those are copied.
     """
     view = memoryview(data).cast("B")
-    obj, end = _unpack(view, 0, view_min_bytes)
+    try:
+        obj, end = _unpack(view, 0, view_min_bytes)
+    except (IndexError, struct.error):  # a length or value past the end
+        raise ValueError(f"msgpack: truncated data ({len(view)} bytes)") from None
     if end != len(view):
         raise ValueError(f"msgpack: {len(view) - end} trailing bytes")
     return obj

@@ -11,13 +11,23 @@ Every script that writes goes through this module:
   (``os.replace``), so a run that fails or is killed (SIGKILL included)
   leaves the previous output, or none, never a truncated one. The temporary
   name ends in ``.part``, so readers that pool ``*.spacy`` files skip it.
+
+No temporary file outlives its run: it is removed when the write fails, and
+when the process is stopped by SIGTERM or SIGHUP (a handler removes the
+writes in progress, then the process dies of the signal as it would have).
+SIGKILL cannot be caught, so each write first removes the temporary files
+of earlier writes of the same output whose process is gone: the temporary
+name ``.NAME.PID.XXXXXXXX.part`` holds the writer's process id.
 """
 import os
+import re
 import shutil
+import signal
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Optional, Union
+from typing import Dict, Iterable, Iterator, Optional, Set, Union
 
 PathLike = Union[str, Path]
 
@@ -61,14 +71,99 @@ def refuse_overwriting_inputs(
                 raise OutputError(f"outputs {name} and {other_name} are the same file")
 
 
+# tempfile's random part: 8 of these characters.
+_RANDOM = "[a-z0-9_]{8}"
+# Signals whose default action ends the process and that a handler can catch.
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Temporary outputs (files or folders) being written by this process.
+_LIVE: Set[Path] = set()
+_PREVIOUS_HANDLERS: Dict[int, object] = {}
+
+
 def _temporary_sibling(path: Path, directory: bool) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = f".{path.name}.", ".part"
+    remove_stale_temporaries(path)
+    prefix, suffix = f".{path.name}.{os.getpid()}.", ".part"
     if directory:
         return Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
     handle, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(handle)
     return Path(name)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: PathLike) -> None:
+    """Remove the temporary siblings of ``path`` (``.NAME.PID.XXXXXXXX.part``,
+    the ``.old`` folders of :func:`atomic_output_dir`) whose writer is no
+    longer running, and those of older versions (``.NAME.part``,
+    ``.NAME.XXXXXXXX.part``), which hold no process id."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    pattern = re.compile(
+        rf"\.{re.escape(path.name)}(?:\.(?:(?P<pid>\d+)\.)?{_RANDOM})?\.(?:part|old)"
+    )
+    for sibling in path.parent.iterdir():
+        match = pattern.fullmatch(sibling.name)
+        if match is None or (match["pid"] is not None and _running(int(match["pid"]))):
+            continue
+        _remove(sibling)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _on_stop_signal(signum: int, frame) -> None:
+    """Remove the writes in progress, then stop as the signal would have."""
+    for temporary in list(_LIVE):
+        _remove(temporary)
+    _LIVE.clear()
+    previous = _PREVIOUS_HANDLERS.get(signum, signal.SIG_DFL)
+    _restore_handlers()
+    if callable(previous):
+        previous(signum, frame)
+    else:
+        os.kill(os.getpid(), signum)
+
+
+def _restore_handlers() -> None:
+    for signum, previous in _PREVIOUS_HANDLERS.items():
+        signal.signal(signum, previous)
+    _PREVIOUS_HANDLERS.clear()
+
+
+def _track(temporary: Path) -> None:
+    """Remember a write in progress; the first one installs the signal handlers
+    (only the main thread can, and a signal the process ignores stays ignored)."""
+    _LIVE.add(temporary)
+    if _PREVIOUS_HANDLERS or threading.current_thread() is not threading.main_thread():
+        return
+    for signum in _STOP_SIGNALS:
+        previous = signal.getsignal(signum)
+        if previous not in (signal.SIG_IGN, None):
+            _PREVIOUS_HANDLERS[signum] = previous
+            signal.signal(signum, _on_stop_signal)
+
+
+def _untrack(temporary: Path) -> None:
+    _LIVE.discard(temporary)
+    if not _LIVE and threading.current_thread() is threading.main_thread():
+        _restore_handlers()
 
 
 @contextmanager
@@ -79,6 +174,7 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     temporary = _temporary_sibling(path, directory=False)
+    _track(temporary)
     try:
         yield temporary
         # mkstemp creates the file 0600; give it the mode a plain open() would.
@@ -87,6 +183,8 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        _untrack(temporary)
 
 
 @contextmanager
@@ -99,12 +197,13 @@ def atomic_output_dir(path: PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     temporary = _temporary_sibling(path, directory=True)
+    _track(temporary)
     try:
         yield temporary
         os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it 0700
         old = None
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".old", dir=path.parent))
             os.replace(path, old / path.name)
         os.replace(temporary, path)
         if old is not None:
@@ -112,6 +211,8 @@ def atomic_output_dir(path: PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    finally:
+        _untrack(temporary)
 
 
 def _umask() -> int:

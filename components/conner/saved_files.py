@@ -1,0 +1,132 @@
+"""Reading the files of a saved pipeline with errors that name the file.
+
+spaCy and spacy-transformers read a pipeline's files and hand their bytes
+to the deserializers, so a damaged file surfaced as an error about the bytes
+("Unpack failed: incomplete input", "index out of bounds on dimension 1")
+or as a missing label set ("mismatched structure"), naming no file. Here
+every file that ``conner`` and the transformer write (``cfg``, ``model``) is
+checked as it is read: missing, empty, truncated or corrupt files raise
+:class:`DamagedFileError`, one line that names the file and says what is
+wrong, e.g. ``training/x/model-best/conner/model: truncated or corrupt
+(Unpack failed: incomplete input); re-save or re-train the pipeline``.
+
+The ``conner`` component reads its files through :func:`read_json_object`
+and :func:`load_model_file`. The transformer component is spacy-transformers'
+own; :func:`name_damaged_transformer_files` wraps its ``from_disk`` (once,
+when this module is imported) so that its files are checked too. Pipelines
+that load cleanly load exactly as before.
+"""
+import functools
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Dict, Iterator, Union
+
+import srsly
+
+PathLike = Union[str, Path]
+ADVICE = "re-save or re-train the pipeline"
+DETAIL_CHARS = 200
+
+
+class DamagedFileError(ValueError):
+    """A file of a saved pipeline that is missing, empty, truncated or corrupt."""
+
+    def __init__(self, path: PathLike, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; {ADVICE}")
+
+
+def detail(err: BaseException) -> str:
+    """The first line of an error, shortened: what goes in the parentheses."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else type(err).__name__
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 3] + "..."
+
+
+def read_file(path: PathLike) -> bytes:
+    """The bytes of ``path``; :class:`DamagedFileError` if it is missing or empty."""
+    path = Path(path)
+    if not path.exists():
+        raise DamagedFileError(path, "missing")
+    if path.is_dir():
+        raise DamagedFileError(path, "a folder, not a file")
+    data = path.read_bytes()
+    if not data:
+        raise DamagedFileError(path, "empty (0 bytes)")
+    return data
+
+
+def read_json_object(path: PathLike) -> Dict:
+    """The JSON object (a dict) in ``path``, as ``srsly.read_json`` reads it."""
+    data = read_file(path)
+    try:
+        value = srsly.json_loads(data.decode("utf8"))
+    except ValueError as err:  # UnicodeDecodeError is one
+        raise DamagedFileError(path, f"truncated or corrupt (not JSON: {detail(err)})") from None
+    if not isinstance(value, dict):
+        raise DamagedFileError(path, f"corrupt (JSON {type(value).__name__}, not an object)")
+    return value
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    # Memory errors say nothing about the file (torch's has no common base to import).
+    return isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
+
+
+@contextmanager
+def naming_damaged(path: PathLike) -> Iterator[None]:
+    """Turn an error raised while deserializing ``path``'s contents into a
+    :class:`DamagedFileError` that names it."""
+    try:
+        yield
+    except DamagedFileError:
+        raise
+    except Exception as err:
+        if _is_out_of_memory(err):
+            raise
+        raise DamagedFileError(path, f"truncated or corrupt ({detail(err)})") from err
+
+
+def load_model_file(model, path: PathLike) -> None:
+    """``model.from_bytes`` of the file at ``path``, naming it if it is damaged."""
+    data = read_file(path)
+    with naming_damaged(path):
+        model.from_bytes(data)
+
+
+def check_transformer_files(from_disk: Callable) -> Callable:
+    """spacy-transformers' ``Transformer.from_disk``, with its ``cfg`` and
+    ``model`` checked first and errors while reading ``model`` naming it."""
+
+    @functools.wraps(from_disk)
+    def from_disk_naming_files(self, path, *, exclude=tuple()):
+        path = Path(path)
+        if "cfg" not in exclude:
+            read_json_object(path / "cfg")
+        model_file = path / "model"
+        # A folder is the layout of spacy-transformers 1.0, which from_disk converts.
+        if "model" in exclude or model_file.is_dir():
+            return from_disk(self, path, exclude=exclude)
+        if not model_file.exists():
+            raise DamagedFileError(model_file, "missing")
+        if model_file.stat().st_size == 0:
+            raise DamagedFileError(model_file, "empty (0 bytes)")
+        with naming_damaged(model_file):
+            return from_disk(self, path, exclude=exclude)
+
+    from_disk_naming_files.names_damaged_files = True  # type: ignore[attr-defined]
+    return from_disk_naming_files
+
+
+def name_damaged_transformer_files() -> None:
+    """Wrap ``Transformer.from_disk`` with :func:`check_transformer_files` (once)."""
+    try:
+        from spacy_transformers import Transformer
+    except ImportError:  # no transformer component to check
+        return
+    if not getattr(Transformer.from_disk, "names_damaged_files", False):
+        Transformer.from_disk = check_transformer_files(Transformer.from_disk)
+
+
+name_damaged_transformer_files()
