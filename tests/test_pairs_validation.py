@@ -70,6 +70,14 @@ def test_a_broken_pair_is_an_error_naming_the_file_and_pair(tmp_path, case):
     assert problem in message and "\n" not in message
 
 
+@pytest.mark.parametrize("bad_id", [{"a": 1}, ["p1"], 1.5, True])
+def test_a_pair_id_that_is_not_a_string_or_integer_is_an_error(tmp_path, bad_id):
+    path = pair_file(tmp_path / "pairs.spacy", lambda t, r: t._.set(CONJUGATE_ID, bad_id))
+    with pytest.raises(PairError, match=r"doc 2: conjugate_id must be a string or an integer") as info:
+        load_pairs(path, EN.vocab)
+    assert str(info.value).startswith(str(path))
+
+
 def test_training_stops_at_a_broken_pair_before_the_first_update(tmp_path):
     path = pair_file(tmp_path / "pairs.spacy", target_spans([[0, 0, 1], [1, 3, 9]]))
     stream = create_conjugate_pairs_reader(path, shuffle=False)(EN.vocab)

@@ -134,6 +134,8 @@ def read_pair_file(file: Path, vocab: Vocab) -> Tuple[List[DocPair], int]:
                 f"{file}: doc {index} has no conjugate_id or conjugate_role: not a DocBin of conjugate "
                 f"pairs (translate.py and import_conner_release.py write them): {doc.text[:60]!r}"
             )
+        if not isinstance(pair_id, (str, int)) or isinstance(pair_id, bool):
+            raise PairError(f"{file}: doc {index}: conjugate_id must be a string or an integer, got {pair_id!r}")
         where = f"{file}: pair {pair_id!r}"
         if role not in ROLES:
             raise PairError(f"{where}: unknown conjugate_role {role!r} (expected {' or '.join(ROLES)})")
