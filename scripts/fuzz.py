@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import typer
 
@@ -90,6 +90,26 @@ def table(tests: Dict[str, TestCounts]) -> List[str]:
     return rows
 
 
+def markdown_table(tests: Dict[str, TestCounts], examples: int) -> str:
+    """The counts as a markdown page for the results (``--output``)."""
+    lines = [
+        "# Fuzz suite: generated inputs per reader and command",
+        "",
+        f"`python scripts/fuzz.py --examples {examples}`: hypothesis profile 'fuzz', up to {examples} inputs per "
+        "test; each must end in a valid output or a one-line error naming the file and line (or the option), "
+        "never a traceback or a partial output. Tracebacks: inputs that raised anything else.",
+        "",
+        "| test | inputs tried | tracebacks | invalid (rejected by the generator) | outcome |",
+        "|---|---|---|---|---|",
+    ]
+    for name, counts in sorted(tests.items()):
+        lines.append(f"| {name.split('::', 1)[-1]} | {counts.tried} | {counts.failing} | {counts.invalid} | "
+                     f"{counts.outcome} |")
+    lines.append(f"| total | {sum(c.tried for c in tests.values())} | "
+                 f"{sum(c.failing for c in tests.values())} | | |")
+    return "\n".join(lines) + "\n"
+
+
 def run_pytest(examples: int, pytest_args: List[str]) -> Tuple[int, str]:
     """Run the fuzz tests, echoing pytest's output as it comes; (exit code, output)."""
     command = [sys.executable, "-m", "pytest", "tests", "-m", "fuzz", "-q", "-rA",
@@ -108,6 +128,7 @@ def run_pytest(examples: int, pytest_args: List[str]) -> Tuple[int, str]:
 def main(
     ctx: typer.Context,
     examples: int = typer.Option(1000, "--examples", min=1, help="Inputs per test"),
+    markdown: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the counts as a markdown table"),
 ) -> None:
     """Fuzz every reader and command; print inputs tried and tracebacks per test."""
     code, output = run_pytest(examples, list(ctx.args))
@@ -118,6 +139,9 @@ def main(
     else:
         print(f"Fuzz tests, profile 'fuzz', up to {examples} inputs each ('tracebacks': inputs that raised):")
         print("\n".join(table(tests)))
+        if markdown is not None:
+            markdown.parent.mkdir(parents=True, exist_ok=True)
+            markdown.write_text(markdown_table(tests, examples), encoding="utf8")
     raise typer.Exit(code)
 
 

@@ -524,3 +524,6 @@ PASSED tests/test_fuzz_commands.py::test_no_hypothesis
     assert tests["tests/test_fuzz_commands.py::test_no_hypothesis"].tried == 0
     rows = fuzz.table(tests)
     assert rows[-1].split() == ["total", "430", "20"]
+    page = fuzz.markdown_table(tests, 300).splitlines()
+    assert "| test_convert_script[iob2] | 130 | 20 | 149 | FAILED |" in page
+    assert page[-1] == "| total | 430 | 20 | | |"
