@@ -28,7 +28,9 @@ from typing import List, Optional
 import click
 import typer
 from spacy.cli._util import parse_config_overrides
+from spacy.vocab import Vocab
 
+from conner.pairs import load_pairs
 from training_command import System, read_grid, train_command, with_epoch_schedule
 
 SYSTEMS = Path("configs/systems.yml")
@@ -118,8 +120,22 @@ def main(
     if dry_run:
         print(json.dumps(cmd))
         return
+    if pairs:
+        check_pairs(Path(pairs))
     print(shlex.join(["python", *cmd[1:]]), flush=True)
     raise typer.Exit(subprocess.run(cmd).returncode)
+
+
+def check_pairs(path: Path) -> None:
+    """Read the pairs once before training, so that a broken pair stops the
+    run with one line naming its file and id instead of a traceback from
+    inside spaCy's training loop (reading costs seconds, training minutes)."""
+    if not path.exists():
+        raise typer.BadParameter(f"{path}: no such file or folder of conjugate pairs", param_hint="'--pairs'")
+    try:
+        load_pairs(path, Vocab())
+    except ValueError as error:  # PairError, or a file that is not a DocBin
+        raise typer.BadParameter(str(error), param_hint="'--pairs'") from None
 
 
 if __name__ == "__main__":

@@ -161,3 +161,17 @@ def test_collect_pairs_copies_valid_pair_files_and_counts_them(tmp_path):
     assert result.exit_code == 0, result.output
     assert "good.spacy (3 pairs)" in result.output
     assert (tmp_path / "pool" / "good.spacy").read_bytes() == good.read_bytes()
+
+
+def test_train_py_stops_at_a_broken_pair_with_one_line_before_spacy_train(tmp_path):
+    from test_command_options import assert_clear_error, run_script
+
+    path = pair_file(tmp_path / "pairs.spacy", target_spans([[0, 0, 1], [1, 3, 9]]))
+    output = tmp_path / "training"
+    result = run_script("train.py", ["conner-mine", "--pairs", path, "--train", "t.spacy", "--dev", "d.spacy",
+                                     "--output", output])
+    assert_clear_error(result, "Invalid value for '--pairs'", "pair 'p1': target: span 1 [3, 9) lies outside")
+    # Stopped before spaCy started: no training folder, no command echoed.
+    assert not output.exists() and "spacy train" not in result.stdout
+    missing = run_script("train.py", ["conner-mine", "--pairs", tmp_path / "nope", "--output", output])
+    assert_clear_error(missing, "no such file or folder of conjugate pairs")
