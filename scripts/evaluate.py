@@ -27,7 +27,7 @@ from conner.diagnostics import pair_span_diagnostics, sample_pairs
 from conner.docbins import read_doc_bin
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.pairs import bare_copy
-from conner.saved_files import DamagedFileError
+from conner import saved_files
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -134,12 +134,7 @@ def load_pipeline(model: str, gpu_id: int) -> Language:
             spacy.require_gpu(gpu_id)
         except Exception as err:  # no GPU (ValueError), or no such device (CUDA's own errors)
             raise ValueError(f"--gpu-id {gpu_id}: {' '.join(str(err).split())}") from None
-    try:
-        return spacy.load(model)
-    except DamagedFileError:
-        raise
-    except OSError as err:  # spaCy's E050: neither a package nor a pipeline folder
-        raise ValueError(" ".join(str(err).split())) from None
+    return saved_files.load_pipeline(model)
 
 
 def main(

@@ -21,7 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, List
 
-import spacy
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
@@ -32,7 +31,7 @@ from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_s
 from conner.outputs import atomic_output, refuse_overwriting_inputs
 from conner.pairs import bare_copy
 from conner.extensions import SPAN_LABELS_KEY
-from conner.saved_files import DamagedFileError
+from conner.saved_files import load_pipeline
 
 
 def weak_tag_docs(
@@ -72,16 +71,6 @@ def span_counts(docs: Iterable[Doc]) -> Counter:
         counts["spans"] += len(spans)
         counts["span_tokens"] += sum(len(span) for span in spans.values())
     return counts
-
-
-def load_pipeline(model: str) -> Language:
-    """``spacy.load(model)``; a one-line ValueError where that fails."""
-    try:
-        return spacy.load(model)
-    except DamagedFileError:
-        raise
-    except OSError as err:  # spaCy's E050: neither a package nor a pipeline folder
-        raise ValueError(" ".join(str(err).split())) from None
 
 
 def main(

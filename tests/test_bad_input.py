@@ -340,7 +340,8 @@ typer.run({module}.main)
 """
 
 
-def kill_while_writing(module: str, args) -> None:
+def stop_while_writing(module: str, args, signum: int) -> int:
+    """Run ``module`` with a slow disk, send ``signum`` once half is written; its exit status."""
     code = SLOW_WRITER.format(scripts=str(SCRIPTS), tests=str(ROOT / "tests"), module=module)
     process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
@@ -351,12 +352,16 @@ def kill_while_writing(module: str, args) -> None:
             if line.startswith("HALF WRITTEN"):
                 break
         assert lines and lines[-1].startswith("HALF WRITTEN"), "".join(lines)
-        os.kill(process.pid, signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL
+        os.kill(process.pid, signum)
+        return process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def kill_while_writing(module: str, args) -> None:
+    assert stop_while_writing(module, args, signal.SIGKILL) == -signal.SIGKILL
 
 
 def test_convert_killed_while_writing_leaves_the_previous_output(tmp_path):

@@ -28,9 +28,10 @@ DATA = [
 ]
 
 
-def make_examples(nlp):
+def make_examples(nlp, data=DATA):
+    """Examples of ``(text, [(start, end, label), ...])`` pairs, gold in the reference."""
     examples = []
-    for text, ents in DATA:
+    for text, ents in data:
         ref = nlp.make_doc(text)
         ref.ents = [Span(ref, s, e, label=label) for s, e, label in ents]
         examples.append(Example(nlp.make_doc(text), ref))

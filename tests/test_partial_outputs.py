@@ -16,32 +16,12 @@ import collect_pairs
 import convert
 from conner.outputs import atomic_output, atomic_output_dir
 from conner.pairs import write_pairs
-from test_bad_input import CONLL, ROOT, SCRIPTS, SLOW_WRITER, invoke
+from test_bad_input import CONLL, invoke, stop_while_writing
 from test_pairs_io import pair
 
 
 def hidden(folder):
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
-
-
-def stop_while_writing(module: str, args, signum: int) -> int:
-    """Run ``module`` with a slow disk, send ``signum`` once half is written; its exit status."""
-    code = SLOW_WRITER.format(scripts=str(SCRIPTS), tests=str(ROOT / "tests"), module=module)
-    process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    lines = []
-    try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("HALF WRITTEN"):
-                break
-        assert lines and lines[-1].startswith("HALF WRITTEN"), "".join(lines)
-        os.kill(process.pid, signum)
-        return process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def dead_pid() -> int:
@@ -73,7 +53,7 @@ def test_the_next_run_removes_what_sigkill_left(tmp_path):
 
 def test_stale_temporary_files_go_and_those_of_running_writers_stay(tmp_path):
     out = tmp_path / "out.spacy"
-    stale = [f".out.spacy.part", ".out.spacy.k2j4_x9q.part", f".out.spacy.{dead_pid()}.ab12cd34.part"]
+    stale = [".out.spacy.part", ".out.spacy.k2j4_x9q.part", f".out.spacy.{dead_pid()}.ab12cd34.part"]
     running = f".out.spacy.{os.getpid()}.zz99yy88.part"  # this process is alive
     other_output = f".out.spacy.json.{dead_pid()}.ab12cd34.part"  # another output's
     for name in stale + [running, other_output]:

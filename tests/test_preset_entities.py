@@ -16,22 +16,12 @@ import pytest
 import spacy
 import torch
 from spacy.tokens import Span
-from spacy.training import Example
 
 from conner.bioes_crf import ConstrainedCRF, constrained_viterbi
 from conner.tags import TagSet, preset_tags
+from test_bad_input import entity_prone
+from test_component import CONFIG, make_examples
 
-TOK2VEC = {
-    "@architectures": "spacy.HashEmbedCNN.v2",
-    "width": 16,
-    "depth": 1,
-    "embed_size": 500,
-    "window_size": 1,
-    "maxout_pieces": 2,
-    "subword_features": True,
-    "pretrained_vectors": None,
-}
-CONFIG = {"model": {"@architectures": "conner.ConnerTagger.v1", "tok2vec": TOK2VEC}}
 DATA = [
     ("Rex the dog barked at Oslo station .", [(0, 1, "ANIMAL"), (5, 6, "CITY")]),
     ("The cat Tom Kitten moved to New York City .", [(2, 4, "ANIMAL"), (6, 9, "CITY")]),
@@ -45,22 +35,7 @@ SURREY, NEW_YORK = (3, 4, "ORG"), (5, 7, "CITY")
 
 
 def examples(nlp, data=DATA):
-    out = []
-    for text, ents in data:
-        reference = nlp.make_doc(text)
-        reference.ents = [Span(reference, s, e, label=label) for s, e, label in ents]
-        out.append(Example(nlp.make_doc(text), reference))
-    return out
-
-
-def entity_prone(nlp):
-    """Bias the emission layer to entity tags, so conner marks every free word."""
-    linear = nlp.get_pipe("conner").model.get_ref("emission_scorer").layers[0]
-    bias = linear.get_param("b").copy()
-    bias[:] = 5.0
-    bias[0] = -5.0  # O
-    linear.set_param("b", bias)
-    return nlp
+    return make_examples(nlp, data)
 
 
 def pipeline(ruler_first=True, overwrite_ents=False):

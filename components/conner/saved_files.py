@@ -19,9 +19,12 @@ that load cleanly load exactly as before.
 import functools
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, Union
 
 import srsly
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 PathLike = Union[str, Path]
 ADVICE = "re-save or re-train the pipeline"
@@ -130,3 +133,17 @@ def name_damaged_transformer_files() -> None:
 
 
 name_damaged_transformer_files()
+
+
+def load_pipeline(model: str) -> "Language":
+    """``spacy.load(model)``, where a failure is one line: a
+    :class:`DamagedFileError` naming the file, or a ValueError for a name
+    that is neither an installed package nor a pipeline folder."""
+    import spacy
+
+    try:
+        return spacy.load(model)
+    except DamagedFileError:
+        raise
+    except OSError as err:  # spaCy's E050: neither a package nor a pipeline folder
+        raise ValueError(" ".join(str(err).split())) from None
