@@ -29,6 +29,7 @@ for the single runs of ``scripts/train.py``.
 """
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -174,7 +175,7 @@ def run_kind(protocol: Dict) -> str:
 
 
 def measured_costs(report_dirs: List[Path], encoder: str, device: str) -> Tuple[Dict[str, float], Dict[str, float], int]:
-    """Seconds per training step (by :func:`run_kind`) and seconds per test
+    """Median seconds per training step (by :func:`run_kind`) and per test
     set, from the finished reports in ``report_dirs`` of runs with the same
     encoder on the same kind of device (reports without a device are CPU
     runs); also how many reports they come from."""
@@ -196,8 +197,9 @@ def measured_costs(report_dirs: List[Path], encoder: str, device: str) -> Tuple[
             for name, result in report.get("results", {}).items():
                 if isinstance(result, dict) and result.get("seconds"):
                     tests.setdefault(name, []).append(result["seconds"])
-    mean = lambda values: sum(values) / len(values)  # noqa: E731
-    return {k: mean(v) for k, v in steps.items()}, {k: mean(v) for k, v in tests.items()}, used
+    # The median: a run that was paused (kill -STOP) says nothing of the step cost.
+    return ({k: statistics.median(v) for k, v in steps.items()},
+            {k: statistics.median(v) for k, v in tests.items()}, used)
 
 
 def estimate_seconds(

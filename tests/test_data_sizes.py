@@ -96,15 +96,20 @@ def test_the_estimate_prices_each_kind_of_run_from_finished_ones(tmp_path):
     srsly.write_json(reports / "vanilla-seed0.json",
                      _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10))
     srsly.write_json(reports / "conner-seed0.json", _report("conner", 0, {"de": 50}, train_seconds=300, seconds=20))
+    # A run paused for an hour is an outlier, not the step cost.
+    srsly.write_json(reports / "vanilla-seed1.json",
+                     _report("vanilla", 1, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10))
+    srsly.write_json(reports / "vanilla-seed2.json",
+                     _report("vanilla", 2, {"de": 50}, alpha=0, beta=0, train_seconds=3700, seconds=10))
     # Another encoder and a GPU run say nothing about this CPU's e5 steps.
     srsly.write_json(reports / "other.json", _report("conner", 1, {"de": 1}, encoder="x", train_seconds=9e9))
     srsly.write_json(reports / "gpu.json", _report("conner", 2, {"de": 1}, device="gpu", train_seconds=1))
     steps, tests, used = seed_grid.measured_costs([reports], "encoders/e5-small", "cpu")
-    assert used == 2 and steps == {"vanilla": 1.0, "dropout + 4 pairs": 3.0} and tests == {"de": 15.0}
+    assert used == 4 and steps == {"vanilla": 1.0, "dropout + 4 pairs": 3.0} and tests == {"de": 10.0}
     settings = dict(train="t", dev="d", encoder="encoders/e5-small", max_steps=50, eval_frequency=5,
                     pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)
     runs = [(0, System("vanilla", None)), (0, System("conner", "pairs"))]
-    assert seed_grid.estimate_seconds(runs, settings, ["de", "en"], steps, tests) == 50 * 1 + 50 * 3 + 4 * 15
+    assert seed_grid.estimate_seconds(runs, settings, ["de", "en"], steps, tests) == 50 * 1 + 50 * 3 + 4 * 10
     # A kind never measured (dropout alone) has no estimate.
     drop_only = System("drop", "pairs", {"consistency.beta": 0})
     assert seed_grid.estimate_seconds([(0, drop_only)], settings, ["de"], steps, tests) is None
