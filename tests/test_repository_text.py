@@ -13,16 +13,16 @@ from typing import Iterable, List, Tuple
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-THIS_FILE = Path(__file__).resolve().relative_to(ROOT).as_posix()
 
 # What each pattern finds, and the pattern.
 PATTERNS = [
     ("a round of development", re.compile(r"\bsessions?\s+\d+\b", re.I)),
     ("an issue number", re.compile(r"\bissues?\s*#?\d+\b", re.I)),
+    # Some patterns are written in pieces so that this file does not say what it finds.
     ("the machine it was developed on", re.compile(r"\bdevice (?:machine|tool)s?\b", re.I)),
-    ("lent machines", re.compile(r"\b(?:lent|lending)\b", re.I)),
+    ("machines on loan", re.compile(r"\b(?:le" r"nt|le" r"nding)\b", re.I)),
     ("a day of development", re.compile(r"\btoday['’]s\b", re.I)),
-    ("a path on the developers' machines", re.compile(r"(?<![\w.])/work/")),
+    ("a path on the developers' machines", re.compile(r"(?<![\w.])/wo" r"rk/")),
     ("a path beside the developers' checkout", re.compile(r"\.\./shared/")),
 ]
 # The CI script runs beside the data mirror that it names.
@@ -69,8 +69,6 @@ def test_no_tracked_file_speaks_of_how_the_project_was_developed():
     found = []
     scanned = 0
     for name in repository_files():
-        if name == THIS_FILE:
-            continue
         text = read_text(ROOT / name)
         if text is None:
             continue
@@ -84,14 +82,15 @@ def test_no_tracked_file_speaks_of_how_the_project_was_developed():
 @pytest.mark.parametrize(
     "text, what",
     [
-        ("Session 3 trained them with batch size 64.", "a round of development"),
-        ("The dev grid (issue 8).", "an issue number"),
-        ("Fixed in issue #12.", "an issue number"),
-        ("on the device machine", "the machine it was developed on"),
-        ("the time lent to us", "lent machines"),
-        ("today's ConNER", "a day of development"),
-        ("--vars.asset_base=/work/shared/assets/github", "a path on the developers' machines"),
-        ("[ConNER](../shared/docs/)", "a path beside the developers' checkout"),
+        # Each sample in two pieces, so that this file does not say them itself.
+        ("Sess" "ion 3 trained them with batch size 64.", "a round of development"),
+        ("The dev grid (iss" "ue 8).", "an issue number"),
+        ("Fixed in iss" "ue #12.", "an issue number"),
+        ("on the dev" "ice machine", "the machine it was developed on"),
+        ("the time le" "nt to us", "machines on loan"),
+        ("toda" "y's ConNER", "a day of development"),
+        ("--vars.asset_base=/wo" "rk/shared/assets/github", "a path on the developers' machines"),
+        ("[ConNER](../sha" "red/docs/)", "a path beside the developers' checkout"),
     ],
 )
 def test_the_scanner_finds_each_kind(text, what):
@@ -114,6 +113,6 @@ def test_the_scanner_leaves_ordinary_text_alone(text):
 
 
 def test_the_ci_script_may_name_its_data_mirror():
-    line = "python -m spacy project run smoke . --vars.asset_base=../shared/assets/github"
+    line = "python -m spacy project run smoke . --vars.asset_base=../sha" "red/assets/github"
     assert findings(".ci/run", line) == []
     assert findings("README.md", line) != []
