@@ -23,7 +23,7 @@ import srsly
 import typer
 
 from protocol_line import protocol_line
-from report import TARGETS, group_by_system, load_reports
+from report import TARGETS, _cell, _mean_std, group_by_system, load_reports
 
 LANGUAGES = (*TARGETS, "avg", "en")
 
@@ -63,17 +63,9 @@ def paired_difference(system: Dict[int, Dict[str, float]], baseline: Dict[int, D
     return diffs, statistics.mean(diffs) / (statistics.stdev(diffs) / math.sqrt(len(diffs)))
 
 
-def _mean_std(values: List[float], signed: bool = False) -> str:
-    if not values:
-        return "–"
-    mean = f"{statistics.mean(values):+.2f}" if signed else f"{statistics.mean(values):.2f}"
-    return mean if len(values) == 1 else f"{mean} ± {statistics.stdev(values):.2f}"
-
-
-def _number(value: Optional[float], signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if signed else f"{value:.2f}"
+def _or_dash(text: str) -> str:
+    """A cell, with a dash where there is no number (an empty cell reads as missing data)."""
+    return text or "–"
 
 
 def group_table(reports: List[Dict], paper: Dict[str, Dict[str, float]], baseline: str) -> str:
@@ -100,11 +92,12 @@ def group_table(reports: List[Dict], paper: Dict[str, Dict[str, float]], baselin
             paper_delta = None if paper_base is None or paper_system is None else paper_system - paper_base
             gap = None if paper_delta is None or not diffs else statistics.mean(diffs) - paper_delta
             lines.append("| " + " | ".join([
-                name, language, _number(paper_base), _number(paper_system), _number(paper_delta, signed=True),
-                _mean_std([s[language] for s in base.values() if language in s]),
-                _mean_std([s[language] for s in ours.values() if language in s]),
-                _mean_std(diffs, signed=True), "–" if t is None else f"{t:.2f} ({len(diffs) - 1})",
-                _number(gap, signed=True), seeds, "/".join(devices),
+                name, language, _or_dash(_cell(paper_base)), _or_dash(_cell(paper_system)),
+                _or_dash(_cell(paper_delta, signed=True)),
+                _or_dash(_mean_std([s[language] for s in base.values() if language in s] or [None])),
+                _or_dash(_mean_std([s[language] for s in ours.values() if language in s] or [None])),
+                _or_dash(_mean_std(diffs or [None], signed=True)), "–" if t is None else f"{t:.2f} ({len(diffs) - 1})",
+                _or_dash(_cell(gap, signed=True)), seeds, "/".join(devices),
             ]) + " |")
     return "\n".join(lines)
 

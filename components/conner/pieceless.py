@@ -24,6 +24,7 @@ the same alignment of the same text. Blank words are kept ``O``:
 * in training, their gold tag is ``O`` and an entity that contains them is
   split around them, as inference would tag it.
 """
+import functools
 import unicodedata
 from typing import List, Optional, Sequence
 
@@ -62,8 +63,10 @@ def is_invisible(char: str) -> bool:
     return any(low <= code <= high for low, high in OTHER_INVISIBLE)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_blank(text: str) -> bool:
-    """Whether ``text`` holds only invisible characters."""
+    """Whether ``text`` holds only invisible characters (cached: it runs on
+    every word at inference, and words repeat)."""
     return all(is_invisible(char) for char in text)
 
 
