@@ -7,7 +7,7 @@ In one run over the same test sets, prints words/s of:
   (what the encoder can do: the limit);
 * ``raw file order``: the encoder alone, batches of 64 sentences in file order;
 * ``pipe sorted``: ``nlp.pipe`` with length-sorted encoder sub-batches
-  (``max_padded_subwords``, :mod:`conner.length_batching`);
+  (``max_padded_subwords``, :mod:`conner.transformer.length_batching`);
 * ``pipe unsorted``: ``nlp.pipe`` with one encoder call per batch, as
   spacy-transformers does (the same pipeline, batching switched off);
 
@@ -31,7 +31,7 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from conner.length_batching import length_groups, sort_encoder_batches
+from conner.transformer.length_batching import length_groups, sort_encoder_batches
 
 from bench_load import load_rss_mb
 from evaluate import parse_test_sets

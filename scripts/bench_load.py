@@ -1,4 +1,4 @@
-"""The memory (RSS) of ``spacy.load``: lean (``conner.lean_load``) and stock.
+"""The memory (RSS) of ``spacy.load``: lean (``conner.transformer.lean_load``) and stock.
 
 Each variant runs in a fresh Python process, ``--rounds`` times, and reports:
 

@@ -23,7 +23,7 @@ from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
 
-from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
 
 
 def build(config_path: Path, overrides: Dict) -> Language:

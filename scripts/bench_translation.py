@@ -19,8 +19,8 @@ import typer
 from spacy.tokens import Doc
 
 from conner.prepare.conll import doc_from_words, read_conll
-from conner.extensions import set_conjugate_spans
-from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.consistency.extensions import set_conjugate_spans
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
 from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 
 

@@ -17,7 +17,7 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
 
 
 def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:

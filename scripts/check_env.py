@@ -75,7 +75,7 @@ def check_engine(engine: str, src: str, tgt: str, options: List[str]) -> List[st
 
 def check_language(lang: str) -> List[str]:
     """Problems with the target language code (spaCy must know it)."""
-    from conner.languages import require_language
+    from conner.prepare.languages import require_language
 
     try:
         require_language(lang)

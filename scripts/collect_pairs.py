@@ -8,7 +8,7 @@ folder is built aside and swapped in once complete; an input inside it is
 refused (it would be deleted with the old folder).
 
 Each input is read and validated first, as training will read it
-(``conner.pairs.read_pair_file``): a file that is not a DocBin of conjugate
+(``conner.consistency.pairs.read_pair_file``): a file that is not a DocBin of conjugate
 pairs, holds none, or holds a broken pair (a span outside its sentence,
 empty or overlapping; sides with different ids or roles) stops the run with
 one line naming the file and pair id, and nothing is written. Pairs whose
@@ -21,8 +21,8 @@ from typing import Dict, List
 import typer
 from spacy.vocab import Vocab
 
-from conner.outputs import atomic_output_dir, refuse_overwriting_inputs
-from conner.pairs import PairError, read_pair_file
+from conner.files.outputs import atomic_output_dir, refuse_overwriting_inputs
+from conner.consistency.pairs import PairError, read_pair_file
 
 
 def count_pairs(files: List[Path]) -> Dict[Path, int]:

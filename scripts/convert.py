@@ -14,7 +14,7 @@ tokens, entities per label, repairs by kind, document markers dropped) is
 printed and, with ``--report``, written as JSON. The language code is
 checked before the file is read; a file with no sentence (empty, or only
 ``-DOCSTART-`` lines) stops with an error and writes nothing; outputs never
-replace the input and appear only once complete (``conner.outputs``).
+replace the input and appear only once complete (``conner.files.outputs``).
 
     python scripts/convert.py assets/conll2002.zip corpus/es_test.spacy \
         --lang es --member esp.testb --report reports/es_test.json
@@ -33,8 +33,8 @@ from wasabi import msg
 
 from conner.prepare.conll import SCHEMES, Sentence, sentence_to_doc
 from conner.prepare.readers import FORMATS, label_map_for, no_sentence_error, read_sentences, relabel
-from conner.languages import require_language
-from conner.outputs import atomic_output, refuse_overwriting_inputs
+from conner.prepare.languages import require_language
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
 
 
 def sample_sentences(sentences: Sequence[Sentence], fraction: float, seed: int) -> List[Sentence]:

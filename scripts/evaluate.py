@@ -23,11 +23,11 @@ from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
-from conner.diagnostics import pair_span_diagnostics, sample_pairs
-from conner.docbins import read_doc_bin
-from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.pairs import bare_copy
-from conner import saved_files
+from conner.consistency.diagnostics import pair_span_diagnostics, sample_pairs
+from conner.files.docbins import read_doc_bin
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from conner.consistency.pairs import bare_copy
+from conner.files import saved_files
 
 
 def iob2_tags(doc: Doc) -> List[str]:

@@ -5,7 +5,7 @@ sentences, ``token<TAB>span-id<TAB>tag``) and ``trans.txt`` (their Google
 translation into English, same layout and span ids). Writes one DocBin that
 holds, for each kept pair, the target Doc followed by its translation Doc,
 with the same ``conjugate_id`` and the roles ``target`` and ``translation``
-(see ``conner.extensions``): the layout ``conner.pairs.write_pairs`` writes
+(see ``conner.consistency.extensions``): the layout ``conner.consistency.pairs.write_pairs`` writes
 (for ``translate.py`` too) and ``conner.ConjugatePairs.v1`` reads. A DocBin does not store the language, so the
 Docs take the vocab they are loaded with. Pair ids are the folder name and
 the sentence's 0-based block number in both files, e.g. ``En2De-17``.
@@ -37,10 +37,10 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from conner.prepare.conll import doc_from_words
-from conner.extensions import set_conjugate_spans
-from conner.languages import require_language
-from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.pairs import write_pairs
+from conner.consistency.extensions import set_conjugate_spans
+from conner.prepare.languages import require_language
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from conner.consistency.pairs import write_pairs
 from conner.prepare.release import (
     ReleasePair,
     Run,

@@ -22,7 +22,7 @@ import srsly
 import typer
 from spacy.schemas import ModelMetaSchema, validate
 
-from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from conner.files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
 
 PAPER = "https://aclanthology.org/2022.emnlp-main.236/"
 RESEARCH_ONLY = "research use only (CoNLL-2002/2003 data terms)"

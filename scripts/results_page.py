@@ -26,7 +26,7 @@ from typing import Dict, List, Optional
 import srsly
 import typer
 
-from conner.outputs import atomic_output
+from conner.files.outputs import atomic_output
 from protocol_line import protocol_line
 from report import group_by_system, load_reports, results_table, seeds_table, spans_table
 

@@ -30,7 +30,7 @@ import typer
 from spacy.cli._util import parse_config_overrides
 from spacy.vocab import Vocab
 
-from conner.pairs import load_pairs
+from conner.consistency.pairs import load_pairs
 from training_command import System, read_grid, train_command, with_epoch_schedule
 
 SYSTEMS = Path("configs/systems.yml")

@@ -18,7 +18,7 @@ Engine options go as ``--option key=value`` (repeatable), e.g.
 
 Options, languages and paths are checked before anything is read: outputs
 never replace the input or the cache, and appear only once complete
-(``conner.outputs``); an engine option the engine does not take is an error
+(``conner.files.outputs``); an engine option the engine does not take is an error
 naming ``--option``. The input is checked before the engine is loaded: a
 Doc that is a translation, or whose span lies outside it, is empty or
 inverted, or repeats a key, stops the run with one line naming the file and
@@ -36,11 +36,11 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
-from conner.docbins import read_docs
-from conner.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
-from conner.languages import require_language
-from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.pairs import PairError, span_problem, write_pairs
+from conner.files.docbins import read_docs
+from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
+from conner.prepare.languages import require_language
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from conner.consistency.pairs import PairError, span_problem, write_pairs
 from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
 from conner.prepare.translation.engines import TranslationEngine, TranslationError
 

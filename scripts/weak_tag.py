@@ -10,7 +10,7 @@ of the input nor the weak tagger's types reach training. ``--keep-labels``
 stores the predicted types in ``doc.user_data`` for typed placeholders only
 (``translate.py --typed-placeholders`` removes them again). A progress bar
 counts the Docs; the output never replaces the input or the model and
-appears only once complete (``conner.outputs``). Options and the input are
+appears only once complete (``conner.files.outputs``). Options and the input are
 checked before the model is loaded: a missing input, one that is not a
 DocBin or holds no Doc, and a model that cannot be loaded (a damaged file
 is named) stop the run with one line (exit 1).
@@ -26,12 +26,12 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
-from conner.docbins import read_doc_bin
-from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
-from conner.outputs import atomic_output, refuse_overwriting_inputs
-from conner.pairs import bare_copy
-from conner.extensions import SPAN_LABELS_KEY
-from conner.saved_files import load_pipeline
+from conner.files.docbins import read_doc_bin
+from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
+from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from conner.consistency.pairs import bare_copy
+from conner.consistency.extensions import SPAN_LABELS_KEY
+from conner.files.saved_files import load_pipeline
 
 
 def weak_tag_docs(

@@ -38,12 +38,12 @@ import evaluate
 import import_conner_release
 import translate
 import weak_tag
-from conner.extensions import set_conjugate_spans
-from conner.outputs import OutputError, atomic_output, refuse_overwriting_inputs
-from conner.pieceless import outside_tags
+from conner.consistency.extensions import set_conjugate_spans
+from conner.files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from conner.tagger.pieceless import outside_tags
 from conner.prepare.translation import register_engine
 from conner.prepare.translation.engines import TranslationError
-from conner.windows import SubwordLimitedSpans
+from conner.transformer.windows import SubwordLimitedSpans
 from test_transformer_pipeline import build_nlp
 from test_weak_tag import ruler_pipeline, unlabeled_docs
 from translation_fakes import FunctionEngine

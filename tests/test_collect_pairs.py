@@ -2,7 +2,7 @@
 import pytest
 
 from collect_pairs import collect_pairs
-from conner.pairs import write_pairs
+from conner.consistency.pairs import write_pairs
 from test_pairs_io import pair
 
 

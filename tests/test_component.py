@@ -144,7 +144,7 @@ def test_initialize_without_entities_fails_clearly():
 def test_learned_transitions_train_decode_legally_and_round_trip(tmp_path):
     """transitions = "learned": free transitions in the likelihood, legal BIOES
     in decoding, and the setting and the scores survive to_disk/from_disk."""
-    from conner.tags import spans_from_tags
+    from conner.tagger.tags import spans_from_tags
 
     nlp = spacy.blank("xx")
     nlp.add_pipe("conner", config={**CONFIG, "transitions": "learned"})

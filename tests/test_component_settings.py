@@ -20,8 +20,8 @@ from thinc.api import Adam, ConfigValidationError
 from thinc.util import fix_random_seed
 
 from conner.component import ConnerTagger
-from conner.extensions import set_conjugate_spans
-from conner.pairs import unannotated_example
+from conner.consistency.extensions import set_conjugate_spans
+from conner.consistency.pairs import unannotated_example
 from test_transformer_pipeline import labeled_examples as transformer_pipeline_examples
 
 CONFIG = "configs/conner.cfg"

@@ -21,7 +21,7 @@ from conner.prepare.conll import (
     read_conll,
     sentence_to_doc,
 )
-from conner.tags import spans_from_tags
+from conner.tagger.tags import spans_from_tags
 
 WORDS = ["Peter", "Blackburn", "visited", "New", "York", "and", "Paris", "Ann", "Lee", "Bob", "said", "."]
 # (0,2) PER; (3,5) LOC; (6,7) LOC right before (7,9) PER, right before (9,10)

@@ -6,11 +6,11 @@ import spacy
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 
-from conner.batching import configure_consistency_batcher
-from conner.extensions import DROPOUT_TWIN
-from conner.extensions import get_conjugate_spans, set_conjugate_spans
-from conner.groups import find_consistency_groups
-from conner.pairs import create_conjugate_pairs_reader, load_pairs
+from conner.consistency.batching import configure_consistency_batcher
+from conner.consistency.extensions import DROPOUT_TWIN
+from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.consistency.groups import find_consistency_groups
+from conner.consistency.pairs import create_conjugate_pairs_reader, load_pairs
 from spacy.util import minibatch
 
 

@@ -2,14 +2,14 @@
 setting trains. With ``divergence = "kl_translation"`` and
 ``detach_reference = true`` the translation is a fixed teacher: only the
 target sentence (and only the first dropout pass, the "original" side P of
-:func:`conner.losses.consistency_divergence`) gets a gradient."""
+:func:`conner.consistency.losses.consistency_divergence`) gets a gradient."""
 import numpy
 import pytest
 
-from conner.consistency import build_consistency_loss
-from conner.crf import build_crf
-from conner.groups import ConsistencyGroups
-from conner.tags import TagSet
+from conner.consistency.layer import build_consistency_loss
+from conner.tagger.crf import build_crf
+from conner.consistency.groups import ConsistencyGroups
+from conner.tagger.tags import TagSet
 
 TAGSET = TagSet.from_labels(["LOC", "PER"])
 # Rows: 0 and 1 are dropout twins of a labeled sentence; 2 is a target

@@ -5,9 +5,9 @@ import pytest
 import torch
 from thinc.api import NumpyOps
 
-from conner.bioes_crf import ConstrainedCRF
-from conner.crf import build_crf, pad_emissions
-from conner.tags import TagSet, spans_from_tags
+from conner.tagger.bioes_crf import ConstrainedCRF
+from conner.tagger.crf import build_crf, pad_emissions
+from conner.tagger.tags import TagSet, spans_from_tags
 
 
 def is_legal(path, tagset):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import evaluate
 import weak_tag
-from conner.saved_files import DamagedFileError
+from conner.files.saved_files import DamagedFileError
 from test_transformer_pipeline import build_nlp
 from test_weak_tag import unlabeled_docs
 

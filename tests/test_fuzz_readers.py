@@ -3,7 +3,7 @@
 Each test draws files (half well-formed, half with hostile lines, bytes and
 values mixed in) and feeds them to one reader: CoNLL, JSON lines,
 UniversalNER iob2, plain text, the ConNER release (through
-scripts/import_conner_release.py), pair DocBins (``conner.pairs.load_pairs``)
+scripts/import_conner_release.py), pair DocBins (``conner.consistency.pairs.load_pairs``)
 and scripts/convert.py in every format. A reader must either give sentences
 that a DocBin can hold, or raise its documented error: a ``ValueError``
 (:class:`ConllFormatError` for a malformed line) that names the file, and the
@@ -33,8 +33,8 @@ from typer.testing import CliRunner
 
 import convert
 import import_conner_release
-from conner.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, get_conjugate_spans
-from conner.pairs import load_pairs
+from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, get_conjugate_spans
+from conner.consistency.pairs import load_pairs
 from conner.prepare.conll import SCHEMES, ConllFormatError, Sentence, read_conll, sentence_to_doc
 from conner.prepare.jsonl import read_jsonl
 from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE

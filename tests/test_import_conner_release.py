@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 import import_conner_release as importer
 from conner.prepare.conll import ConllFormatError
 from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE, span_runs
-from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
-from conner.pairs import load_pairs
+from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
+from conner.consistency.pairs import load_pairs
 
 # Pairs of (token, span id, gold tag) rows. The gold labels are nonsense
 # strings (SECRET...) so that a leak into the output is easy to find.

@@ -12,7 +12,7 @@ import pytest
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
-from conner.pieceless import is_blank
+from conner.tagger.pieceless import is_blank
 from test_bad_input import entity_prone
 from test_transformer_pipeline import build_nlp
 

@@ -20,8 +20,8 @@ import collect_pairs
 import convert
 import translate
 import weak_tag
-from conner.extensions import get_conjugate_spans
-from conner.pairs import load_pairs
+from conner.consistency.extensions import get_conjugate_spans
+from conner.consistency.pairs import load_pairs
 from conner.prepare.translation.apertium import INTO_ENGLISH, apertium_pair, list_modes
 from conner.prepare.translation.engines import TranslationError
 

@@ -1,4 +1,4 @@
-"""conner.lean_load: the transformer loads with one copy of its weights and
+"""conner.transformer.lean_load: the transformer loads with one copy of its weights and
 gives what spacy-transformers' own loading gives."""
 import io
 import math
@@ -13,7 +13,7 @@ from spacy.tokens import Doc
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 
-from conner.lean_load import (
+from conner.transformer.lean_load import (
     DeferredTokenizerHFObjects,
     LeanHFShim,
     LeanTransformerModel,

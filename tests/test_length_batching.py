@@ -4,7 +4,7 @@ import pytest
 import torch
 from spacy.tokens import Doc
 
-from conner.length_batching import length_groups, sort_encoder_batches
+from conner.transformer.length_batching import length_groups, sort_encoder_batches
 from test_transformer_pipeline import build_nlp
 
 WORDS = [

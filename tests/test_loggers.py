@@ -3,7 +3,7 @@ import io
 import spacy
 import srsly
 
-from conner.loggers import console_logger_with_losses
+from conner.training.loggers import console_logger_with_losses
 
 
 def test_all_loss_terms_are_logged_at_each_evaluation(tmp_path):

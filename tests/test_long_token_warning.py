@@ -2,7 +2,7 @@
 
 transformers warns once per tokenizer that a text longer than the model's
 maximum "will result in indexing errors". Inside the transformer pipe the
-windows (conner.windows) split every long window and spacy-transformers
+windows (conner.transformer.windows) split every long window and spacy-transformers
 cuts a single long word to its first pieces, so the warning is false there;
 outside it, the tokenizer still warns.
 """

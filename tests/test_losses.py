@@ -1,4 +1,4 @@
-"""Tests for conner.losses: Algorithm 1, the KL variants, L_drop, L_trans, CRF marginals."""
+"""Tests for conner.consistency.losses: Algorithm 1, the KL variants, L_drop, L_trans, CRF marginals."""
 import itertools
 import math
 
@@ -6,7 +6,7 @@ import numpy
 import pytest
 import torch
 
-from conner.losses import (
+from conner.consistency.losses import (
     CRFParams,
     consistency_divergence,
     crf_log_marginals,
@@ -16,7 +16,7 @@ from conner.losses import (
     token_log_probs,
     translation_consistency,
 )
-from conner.tags import TagSet
+from conner.tagger.tags import TagSet
 
 TAGSET = TagSet.from_labels(["PER", "ORG", "LOC", "MISC"])  # sorted: LOC, MISC, ORG, PER
 K = TAGSET.n_tags

@@ -1,11 +1,11 @@
-"""conner.pairs: the one writer of the pair DocBin layout, its reader, and bare copies of Docs."""
+"""conner.consistency.pairs: the one writer of the pair DocBin layout, its reader, and bare copies of Docs."""
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 
 from conner.prepare.conll import doc_from_words
-from conner.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
-from conner.pairs import bare_copy, load_pairs, write_pairs
+from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
+from conner.consistency.pairs import bare_copy, load_pairs, write_pairs
 
 DE, EN = spacy.blank("de"), spacy.blank("en")
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 import collect_pairs
 import translate
-from conner.extensions import CONJUGATE_ID, CONJUGATE_SPANS, set_conjugate_spans
-from conner.pairs import PairError, create_conjugate_pairs_reader, load_pairs, write_pairs
+from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_SPANS, set_conjugate_spans
+from conner.consistency.pairs import PairError, create_conjugate_pairs_reader, load_pairs, write_pairs
 from conner.prepare.translation import register_engine
 from translation_fakes import FunctionEngine
 

@@ -14,8 +14,8 @@ from spacy.tokens import DocBin
 
 import collect_pairs
 import convert
-from conner.outputs import atomic_output, atomic_output_dir
-from conner.pairs import write_pairs
+from conner.files.outputs import atomic_output, atomic_output_dir
+from conner.consistency.pairs import write_pairs
 from test_bad_input import CONLL, invoke, stop_while_writing
 from test_pairs_io import pair
 

@@ -3,7 +3,7 @@ import numpy
 from thinc.api import NumpyOps
 from thinc.types import Ragged
 
-from conner.pooling import first_subword
+from conner.transformer.pooling import first_subword
 
 
 def test_first_piece_per_word_and_zeros_for_a_word_without_pieces():

@@ -17,8 +17,8 @@ import spacy
 import torch
 from spacy.tokens import Span
 
-from conner.bioes_crf import ConstrainedCRF, constrained_viterbi
-from conner.tags import TagSet, preset_tags
+from conner.tagger.bioes_crf import ConstrainedCRF, constrained_viterbi
+from conner.tagger.tags import TagSet, preset_tags
 from test_bad_input import entity_prone
 from test_component import CONFIG, make_examples
 

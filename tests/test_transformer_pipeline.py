@@ -11,9 +11,9 @@ from spacy.training import Example
 from spacy.util import load_config, load_model_from_config
 from thinc.api import Adam
 
-from conner.batching import add_twins
-from conner.extensions import set_conjugate_spans
-from conner.pairs import unannotated_example
+from conner.consistency.batching import add_twins
+from conner.consistency.extensions import set_conjugate_spans
+from conner.consistency.pairs import unannotated_example
 
 CONFIG = "configs/conner.cfg"
 SENTENCES = [

@@ -8,7 +8,7 @@ from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
 import translate
-from conner.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import (
     SPAN_LABELS_KEY,
     LineCountError,
@@ -192,7 +192,7 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
     assert [list(s) for s in out[1]._.conjugate_spans] == [[0, 0, 2], [1, 5, 6]]
     assert spans_text(out[3]) == {0: "Madrid", 1: "París"}
     # The training reader takes the file as it is.
-    from conner.pairs import load_pairs
+    from conner.consistency.pairs import load_pairs
 
     assert [t._.conjugate_id for t, _ in load_pairs(tmp_path / "out.spacy", EN.vocab)] == ["d0", "d2"]
     summary = json.loads((tmp_path / "out.summary.json").read_text())

@@ -10,7 +10,7 @@ from pathlib import Path
 import spacy
 from spacy.tokens import Doc, DocBin
 
-from conner.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import CachedTranslator, TranslationCache
 from translation_fakes import FunctionEngine
 

@@ -4,7 +4,7 @@ from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
 import weak_tag
-from conner.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import SPAN_LABELS_KEY
 
 

@@ -12,21 +12,21 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from .bioes_crf import TRANSITION_MODES
-from .consistency import build_consistency_loss
-from .crf import pad_emissions
-from .extensions import DROPOUT_ON
-from .groups import find_consistency_groups
-from .losses import DIVERGENCE_MODES, TOKEN_SOURCES
-from .model import attach_crf
-from .pieceless import blank_tokens, outside_tags, piece_counts
-from .saved_files import DamagedFileError, load_model_file, read_json_object
-from .tags import OUTSIDE, TagSet, preset_tags, spans_from_tags
+from .tagger.bioes_crf import TRANSITION_MODES
+from .consistency.layer import build_consistency_loss
+from .tagger.crf import pad_emissions
+from .consistency.extensions import DROPOUT_ON
+from .consistency.groups import find_consistency_groups
+from .consistency.losses import DIVERGENCE_MODES, TOKEN_SOURCES
+from .tagger.model import attach_crf
+from .tagger.pieceless import blank_tokens, outside_tags, piece_counts
+from .files.saved_files import DamagedFileError, load_model_file, read_json_object
+from .tagger.tags import OUTSIDE, TagSet, preset_tags, spans_from_tags
 
 
 def fixed_tags(doc: Doc) -> List[Optional[str]]:
     """The tag each token of ``doc`` must keep (None: free), from the
-    entities and blocked tokens set before conner runs (:func:`conner.tags.preset_tags`)."""
+    entities and blocked tokens set before conner runs (:func:`conner.tagger.tags.preset_tags`)."""
     iob = doc.to_array("ENT_IOB")
     if not ((iob == 1) | (iob == 3)).any():  # nothing set, or only O: all free
         return [None] * len(doc)
@@ -223,7 +223,7 @@ class ConnerTagger(TrainablePipe):
         """Viterbi tag indices for each doc (empty list for an empty doc).
 
         Entities set before conner runs keep their tags, blocked tokens and
-        blank words (:mod:`conner.pieceless`) get ``O``; the rest of the path
+        blank words (:mod:`conner.tagger.pieceless`) get ``O``; the rest of the path
         is the best legal one around them.
         """
         docs = list(docs)
@@ -275,7 +275,7 @@ class ConnerTagger(TrainablePipe):
 
     def blank_words(self, docs: Sequence[Doc]) -> List[numpy.ndarray]:
         """Per doc, the words that are never entities: one rule
-        (:func:`conner.pieceless.blank_tokens`) in training and at inference."""
+        (:func:`conner.tagger.pieceless.blank_tokens`) in training and at inference."""
         return [blank_tokens(doc, counts) for doc, counts in zip(docs, piece_counts(self.model, docs))]
 
     # -- training ---------------------------------------------------------

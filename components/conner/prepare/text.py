@@ -17,7 +17,7 @@ from typing import List, Tuple, Union
 import spacy
 from spacy.tokenizer import Tokenizer
 
-from ..languages import require_language
+from .languages import require_language
 from .conll import Sentence
 from .reading import ReadReport, numbered_lines
 

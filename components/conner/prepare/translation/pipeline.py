@@ -19,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from tqdm import tqdm
 
-from ...extensions import CONJUGATE_ROLE, SPAN_LABELS_KEY, conjugate_id, set_conjugate_spans
+from ...consistency.extensions import CONJUGATE_ROLE, SPAN_LABELS_KEY, conjugate_id, set_conjugate_spans
 from .cache import CachedTranslator, TranslationCache
 from .engines import TranslationEngine
 from .placeholders import FLAG_KINDS, REPAIR_KINDS, Piece, fill, find_placeholders, make_placeholder, mask_spans

@@ -16,11 +16,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import xp2torch
 
-from .crf import crf_module, pad_emissions
+from ..tagger.crf import crf_module, pad_emissions
 from .groups import find_consistency_groups
 from .losses import CRFParams, span_log_distribution, token_log_probs
 from .pairs import bare_copy, load_pairs
-from .tags import TagSet
+from ..tagger.tags import TagSet
 
 DISTRIBUTIONS = ("softmax", "crf")
 

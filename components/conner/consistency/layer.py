@@ -1,9 +1,9 @@
 """The two ConNER consistency losses as a Thinc layer over padded emissions.
 
 Input: ``(emissions, mask, groups)``: the (B, T, K) emission scores of a
-training batch padded by :func:`conner.crf.pad_emissions`, its (B, T)
+training batch padded by :func:`conner.tagger.crf.pad_emissions`, its (B, T)
 real-token mask, and the batch's dropout twins and conjugate spans
-(:func:`conner.groups.find_consistency_groups`).
+(:func:`conner.consistency.groups.find_consistency_groups`).
 
 Output: ``(L_drop, L_trans)`` as floats. The backward pass takes the weight
 of each term, ``(alpha, beta)``, and returns the gradient of
@@ -12,17 +12,17 @@ of each term, ``(alpha, beta)``, and returns the gradient of
 transition scores; their gradients accumulate in the CRF layer's PyTorch
 shim and are applied by its ``finish_update``, like the NLL's.
 
-The math itself is in :mod:`conner.losses` (pure torch).
+The math itself is in :mod:`conner.consistency.losses` (pure torch).
 """
 from typing import Callable, Tuple
 
 from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
-from .crf import crf_module
+from ..tagger.crf import crf_module
 from .groups import ConsistencyGroups
 from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
-from .tags import TagSet
+from ..tagger.tags import TagSet
 
 ConsistencyInput = Tuple[Floats3d, Floats2d, ConsistencyGroups]
 ConsistencyTerms = Tuple[float, float]

@@ -12,7 +12,7 @@ the single call would have produced. With the attention mask, a span's
 outputs do not depend on the other spans of its batch, so values and
 gradients are the same as the unsorted path's up to float rounding.
 
-``conner.TransformerModel.v1`` (:mod:`conner.windows`) applies it with its
+``conner.TransformerModel.v1`` (:mod:`conner.transformer.windows`) applies it with its
 ``max_padded_subwords`` setting, in training, ``nlp(...)``, ``nlp.pipe`` and
 evaluation alike.
 """

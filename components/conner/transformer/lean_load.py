@@ -35,7 +35,7 @@ spacy-transformers too. ``conner.TransformerModel.v1`` uses it unless its
 exactly (``load_state_dict`` with ``strict=True`` fails), it falls back to
 the stock path, warning and loading with ``strict=False`` as stock does. A
 missing, empty, truncated or corrupt file fails with an error that names it
-(``conner.saved_files``).
+(``conner.files.saved_files``).
 """
 import functools
 import json
@@ -57,7 +57,7 @@ from thinc.util import convert_recursive, is_xp_array
 from transformers.modeling_utils import no_init_weights
 
 # Imported for its effect: the transformer's damaged files are named on loading.
-from . import saved_files  # noqa: F401
+from ..files import saved_files  # noqa: F401
 
 BytesLike = Union[bytes, bytearray, memoryview]
 

@@ -16,7 +16,7 @@ Decoding can also keep some tokens to given tags (entities set before the
 tagger runs, words that are never entities): :func:`constrained_viterbi`
 gives those tokens' other tags a score of minus infinity.
 
-No spaCy or Thinc here: :mod:`conner.crf` wraps the module for Thinc.
+No spaCy or Thinc here: :mod:`conner.tagger.crf` wraps the module for Thinc.
 """
 from typing import List, Optional
 

@@ -1,6 +1,6 @@
 """The BIOES CRF as a Thinc layer, and padding of per-doc emission scores.
 
-The layer wraps :class:`conner.bioes_crf.ConstrainedCRF` (pure torch) and
+The layer wraps :class:`conner.tagger.bioes_crf.ConstrainedCRF` (pure torch) and
 takes ``(emissions, mask, tags)``:
 
 * with ``tags`` it returns the CRF negative log-likelihood averaged over
@@ -8,7 +8,7 @@ takes ``(emissions, mask, tags)``:
   backward pass returns the gradient of the emission scores;
 * with ``tags=None`` it returns the Viterbi paths, padded with -1; an
   optional fourth item, ``allowed`` (batch, length, n_tags) booleans, keeps
-  each token to its allowed tags (:func:`conner.bioes_crf.constrained_viterbi`).
+  each token to its allowed tags (:func:`conner.tagger.bioes_crf.constrained_viterbi`).
 
 Gradients of the transition parameters stay inside the PyTorch shim and are
 applied by ``Model.finish_update`` like any other Thinc parameter.

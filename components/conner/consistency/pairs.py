@@ -2,7 +2,7 @@
 
 On disk, pairs are one DocBin (``store_user_data=True``): each target Doc
 followed by its translation, both with the same ``conjugate_id`` and the
-roles "target" and "translation" (``conner.extensions``).
+roles "target" and "translation" (``conner.consistency.extensions``).
 :func:`write_pairs` writes that layout and :func:`load_pairs` reads it.
 
 Pairs are validated where they are read (:func:`read_pair_file`): each pair
@@ -26,9 +26,9 @@ from spacy.training import Example
 from spacy.util import registry
 from spacy.vocab import Vocab
 
-from .docbins import read_docs
+from ..files.docbins import read_docs
 from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, ROLES, get_conjugate_spans
-from .outputs import atomic_output
+from ..files.outputs import atomic_output
 
 Pair = Tuple[Example, Example]
 DocPair = Tuple[Doc, Doc]

@@ -7,7 +7,7 @@ each evaluation step's full loss dictionary to a JSONL file, so the scale of
 the consistency terms against the NLL can be followed over training: the
 summed terms since the last evaluation, each weighted term's share of the
 loss, and (with ``diagnostic_pairs``) the span distributions of a fixed
-sample of conjugate pairs (see :mod:`conner.diagnostics`).
+sample of conjugate pairs (see :mod:`conner.consistency.diagnostics`).
 """
 import sys
 from pathlib import Path
@@ -18,7 +18,7 @@ from spacy.language import Language
 from spacy.training.loggers import console_logger
 from spacy.util import registry
 
-from .diagnostics import loss_shares, pair_span_diagnostics, sample_pairs
+from ..consistency.diagnostics import loss_shares, pair_span_diagnostics, sample_pairs
 
 
 @registry.loggers("conner.ConsoleLogger.v1")

@@ -32,7 +32,7 @@ Reading of the paper (ConNER, EMNLP 2022) that these functions follow:
   the conjugate pairs (Eq. 2, 1/m). The batch versions here average over
   all real tokens / all pairs of the batch, as the released code does.
 
-Tag layout (see :mod:`conner.tags`): index 0 is ``O``; then, per label in
+Tag layout (see :mod:`conner.tagger.tags`): index 0 is ``O``; then, per label in
 sorted order, ``B-``, ``I-``, ``E-``, ``S-``.
 """
 import math
@@ -41,7 +41,7 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
-from .tags import TagSet
+from ..tagger.tags import TagSet
 
 DIVERGENCE_MODES = ("bi", "kl_unlabeled", "kl_translation")
 TOKEN_SOURCES = ("softmax", "crf")
@@ -232,7 +232,7 @@ def span_log_distribution(token_logp: Tensor, spans: SpanSpec, tagset: TagSet) -
         spans: (N, 3) rows ``(batch_index, start, end)`` with ``end``
             exclusive - or (N, 2) ``(start, end)`` rows for a (T, K) input;
             a tensor or a sequence of tuples.
-        tagset: the :class:`~conner.tags.TagSet` whose layout ``token_logp``
+        tagset: the :class:`~conner.tagger.tags.TagSet` whose layout ``token_logp``
             follows.
 
     Returns:

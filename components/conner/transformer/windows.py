@@ -139,11 +139,11 @@ def create_transformer_model(
 
     max_padded_subwords (int): the encoder runs on sub-batches of windows of
         similar length, each at most this many padded sub-words (longest
-        window times windows; see :mod:`conner.length_batching`); 0 runs each
+        window times windows; see :mod:`conner.transformer.length_batching`); 0 runs each
         batch in one call, as spacy-transformers does.
     lean_load (bool): load saved weights with one copy of them instead of
         four, and build the tokenizer when first used (see
-        :mod:`conner.lean_load`; same format, same weights); false loads as
+        :mod:`conner.transformer.lean_load`; same format, same weights); false loads as
         spacy-transformers does.
     """
     model_cls = LeanTransformerModel if lean_load else TransformerModel

@@ -1,0 +1,1 @@
+"""Files: named errors for damaged saved files, DocBin reading, and outputs written atomically."""

@@ -1,0 +1,1 @@
+"""Plugins for spaCy's training loop: callbacks and loggers."""
