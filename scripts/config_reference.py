@@ -13,10 +13,15 @@ The descriptions are written by hand; names, types (``~~type~~``) and
 defaults (``Defaults to `value`.``) come from the code, so this script
 prints them as a skeleton for a new function and checks the page against
 the code (``--check``; tests/test_config_reference.py runs the check), so
-the page cannot drift from the signatures it documents.
+the page cannot drift from the signatures it documents. A setting with a
+fixed set of values (a ``Literal`` type) lists them in its type, as a config
+writes them: ``~~Literal["softmax", "crf"]~~``. ``--update`` rewrites the
+types and defaults of the page's rows from the code and keeps the
+descriptions.
 
     python scripts/config_reference.py              # the skeleton of every table
     python scripts/config_reference.py --check docs/CONFIG.md
+    python scripts/config_reference.py --update docs/CONFIG.md
 """
 import importlib
 import inspect
@@ -24,7 +29,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple, Optional
+from typing import Callable, Dict, List, Literal, NamedTuple, Optional, get_args, get_origin
 
 import typer
 
@@ -71,6 +76,8 @@ def type_name(annotation) -> str:
     """An annotation as the page writes it: ``Optional[Path]``, no module paths."""
     if annotation is inspect.Parameter.empty:
         return "Any"
+    if get_origin(annotation) is Literal:  # the allowed values, as a config writes them
+        return f"Literal[{', '.join(json.dumps(value) for value in get_args(annotation))}]"
     text = inspect.formatannotation(annotation)
     return re.sub(r"\b(?:[a-z_]\w*\.)+(?=[A-Za-z_])", "", text)
 
@@ -184,13 +191,47 @@ def check(page: str) -> List[str]:
     return problems
 
 
-def main(check_page: Optional[Path] = typer.Option(None, "--check", help="The page to check against the code")) -> None:
-    if check_page is None:
+def update(page: str) -> str:
+    """The page with the type and default of every documented setting as the
+    code has them; descriptions, and rows the code lacks, are left as they are."""
+    for name, target in read_entry_points().items():
+        title = heading(name)
+        section = section_of(page, title)
+        if section is None:
+            continue
+        new_section = section
+        for setting in settings(name, load(target)):
+            match = re.search(rf"^\| `{re.escape(setting.name)}` \|(.*)\|[ \t]*$", new_section, re.M)
+            if match is None:
+                continue
+            text = re.sub(r"\s*~~.*~~\s*$", "", match.group(1))
+            text = re.sub(r"\s*Defaults to `[^`]*`\.", "", text).rstrip()
+            row = f"| `{setting.name}` |{text}{row_default(setting)} ~~{setting.type}~~ |"
+            new_section = new_section[: match.start()] + row + new_section[match.end():]
+        start = page.index(title) + len(title)
+        page = page[:start] + page[start:].replace(section, new_section, 1)
+    return page
+
+
+def main(
+    check_page: Optional[Path] = typer.Option(None, "--check", help="The page to check against the code"),
+    update_page: Optional[Path] = typer.Option(None, "--update", help="The page whose types and defaults to rewrite from the code"),
+) -> None:
+    if check_page is None and update_page is None:
         print(skeleton())
         return
-    if not check_page.is_file():
-        typer.echo(f"Error: {check_page}: no such file", err=True)
-        raise typer.Exit(1)
+    for page in (check_page, update_page):
+        if page is not None and not page.is_file():
+            typer.echo(f"Error: {page}: no such file", err=True)
+            raise typer.Exit(1)
+    if update_page is not None:
+        text = update_page.read_text(encoding="utf8")
+        updated = update(text)
+        if updated != text:
+            update_page.write_text(updated, encoding="utf8")
+            print(f"{update_page}: types and defaults rewritten from the code")
+        if check_page is None:
+            check_page = update_page
     problems = check(check_page.read_text(encoding="utf8"))
     for problem in problems:
         typer.echo(f"{check_page}: {problem}", err=True)

@@ -87,7 +87,7 @@ def test_learned_transitions_get_gradients_on_illegal_moves_too():
 
 
 def test_unknown_transition_mode_is_refused():
-    with pytest.raises(ValueError, match="transitions"):
+    with pytest.raises(ValueError, match=r"transitions must be one of \('constrained', 'learned'\), got 'free'"):
         ConstrainedCRF(TagSet.from_labels(["A"]), transitions="free")
 
 

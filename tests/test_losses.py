@@ -143,7 +143,7 @@ def test_figure2_example():
     kl_pq = 0.7 * math.log(0.7 / 0.3) + 0.2 * math.log(0.2 / 0.06) + 0.05 * math.log(0.05 / 0.02) + 0.05 * math.log(0.05 / 0.62)
     assert abs(plain_kl(p, q) - kl_pq) < 1e-12
     loss = translation_consistency(
-        source[None], [(0, 0, 1)], translated[None], [(0, 0, 2)], TAGSET, mode="bi"
+        source[None], [(0, 0, 1)], translated[None], [(0, 0, 2)], TAGSET, divergence="bi"
     )
     assert abs(loss.item() - 0.5 * (kl_pq + plain_kl(q, p))) < 1e-9
 
@@ -183,9 +183,9 @@ def test_extreme_logits_give_finite_losses_and_gradients(mode, source):
         b = (em.flip(0) * 0.5).requires_grad_(True)
         mask = torch.ones(2, 8, dtype=torch.bool)
         mask[1, 6:] = False
-        trans = translation_consistency(a, spans[:3], b, spans[1:], TAGSET, mode=mode,
-                                        source=source, crf_params=crf)
-        drop = dropout_consistency(a, b, mask, mode=mode, source=source, crf_params=crf)
+        trans = translation_consistency(a, spans[:3], b, spans[1:], TAGSET, divergence=mode,
+                                        token_distribution=source, crf_params=crf)
+        drop = dropout_consistency(a, b, mask, divergence=mode, token_distribution=source, crf_params=crf)
         (trans + drop).backward()
         assert torch.isfinite(trans) and torch.isfinite(drop)
         assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
@@ -254,7 +254,7 @@ def test_gradient_reaches_both_sides_by_default(mode):
     gen = numpy.random.default_rng(12)
     a = torch.tensor(gen.normal(size=(1, 4, K)), requires_grad=True)
     b = torch.tensor(gen.normal(size=(1, 5, K)), requires_grad=True)
-    translation_consistency(a, [(0, 1, 3)], b, [(0, 0, 3)], TAGSET, mode=mode).backward()
+    translation_consistency(a, [(0, 1, 3)], b, [(0, 0, 3)], TAGSET, divergence=mode).backward()
     assert a.grad.abs().sum() > 1e-6 and b.grad.abs().sum() > 1e-6
 
 
@@ -336,7 +336,7 @@ def test_translation_consistency_matches_loop_over_pairs(mode):
     spans_u = random_spans(gen, 3, 8, 7)
     spans_t = random_spans(gen, 2, 10, 7)
     got = translation_consistency(torch.tensor(unl), spans_u, torch.tensor(trans), torch.tensor(spans_t),
-                                  TAGSET, mode=mode)
+                                  TAGSET, divergence=mode)
     pu, pt = softmax_np(unl), softmax_np(trans)
     want = numpy.mean([
         plain_div(algorithm1(pu[bu], su, eu), algorithm1(pt[bt], st, et), mode)
@@ -353,7 +353,7 @@ def test_translation_consistency_identical_sides_is_zero_for_crf_source():
     mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2], dtype=torch.bool)
     spans = [(0, 1, 4), (1, 0, 2), (1, 3, 4)]
     crf = _constrained_crf(TAGSET, torch.float64)
-    kwargs = dict(unlabeled_mask=mask, translated_mask=mask, source="crf", crf_params=crf)
+    kwargs = dict(unlabeled_mask=mask, translated_mask=mask, token_distribution="crf", crf_params=crf)
     assert translation_consistency(em, spans, em.clone(), spans, TAGSET, **kwargs).item() == pytest.approx(0.0, abs=1e-12)
     assert translation_consistency(em, spans, em.flip(1), spans, TAGSET, **kwargs).item() > 0
 
@@ -423,8 +423,14 @@ def test_token_log_probs_sources():
     em = torch.randn(2, 3, K, dtype=torch.float64)
     torch.testing.assert_close(token_log_probs(em), torch.log_softmax(em, -1))
     crf = _constrained_crf(TAGSET, torch.float64)
-    torch.testing.assert_close(token_log_probs(em, source="crf", crf_params=crf), crf_log_marginals(em, None, *crf))
-    with pytest.raises(ValueError):
-        token_log_probs(em, source="crf")
-    with pytest.raises(ValueError):
-        token_log_probs(em, source="marginals")
+    torch.testing.assert_close(token_log_probs(em, token_distribution="crf", crf_params=crf), crf_log_marginals(em, None, *crf))
+    with pytest.raises(ValueError, match="crf_params"):
+        token_log_probs(em, token_distribution="crf")
+    with pytest.raises(ValueError, match=r"token_distribution must be one of \('softmax', 'crf'\), got 'marginals'"):
+        token_log_probs(em, token_distribution="marginals")
+
+
+def test_an_unknown_divergence_is_refused_not_read_as_bi():
+    p = torch.log_softmax(torch.randn(2, K, dtype=torch.float64), -1)
+    with pytest.raises(ValueError, match="divergence must be one of .*'kl_translation'.*got 'js'"):
+        consistency_divergence(p, p, "js")

@@ -15,12 +15,16 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Each subpackage may import from its own floor and the floors below it.
 FLOORS = {
     "files": 0,
+    "settings": 0,
     "transformer": 1,
     "tagger": 2,
     "consistency": 3,
     "prepare": 4,
     "training": 4,
     "component": 5,
+    "runs": 6,
+    "cli": 7,
+    "__main__": 8,
 }
 
 

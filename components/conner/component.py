@@ -12,12 +12,25 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
-from .tagger.bioes_crf import TRANSITION_MODES
+from .consistency.batching import check_batch_settings
 from .consistency.layer import build_consistency_loss
 from .tagger.crf import pad_emissions
-from .consistency.extensions import DROPOUT_ON
 from .consistency.groups import find_consistency_groups
-from .consistency.losses import DIVERGENCE_MODES, TOKEN_SOURCES
+from .settings import (
+    ALPHA,
+    BETA,
+    DEFAULTS,
+    DETACH_REFERENCE,
+    DIVERGENCE,
+    DROPOUT_ON,
+    NLL_WEIGHT,
+    TOKEN_DISTRIBUTION,
+    TRANSITIONS,
+    Divergence,
+    DropoutOn,
+    TokenDistribution,
+    Transitions,
+)
 from .tagger.model import attach_crf
 from .tagger.pieceless import blank_tokens, outside_tags, piece_counts
 from .files.saved_files import DamagedFileError, load_model_file, read_json_object
@@ -36,9 +49,9 @@ def fixed_tags(doc: Doc) -> List[Optional[str]]:
 class ConsistencyWeights(NamedTuple):
     """Weights of the three training terms: NLL + alpha * L_drop + beta * L_trans."""
 
-    nll: float = 1.0
-    alpha: float = 0.5
-    beta: float = 0.5
+    nll: float = NLL_WEIGHT
+    alpha: float = ALPHA
+    beta: float = BETA
 
 
 DEFAULT_MODEL_CONFIG = """
@@ -63,14 +76,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
     default_config={
         "model": DEFAULT_MODEL,
-        "nll_weight": 1.0,
-        "alpha": 0.5,
-        "beta": 0.5,
-        "divergence": "bi",
-        "dropout_on": "labeled",
-        "token_distribution": "softmax",
-        "transitions": "constrained",
-        "detach_reference": False,
+        **DEFAULTS,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={
@@ -87,10 +93,10 @@ def make_conner(
     nll_weight: float,
     alpha: float,
     beta: float,
-    divergence: str,
-    dropout_on: str,
-    token_distribution: str,
-    transitions: str,
+    divergence: Divergence,
+    dropout_on: DropoutOn,
+    token_distribution: TokenDistribution,
+    transitions: Transitions,
     detach_reference: bool,
     scorer: Optional[Callable],
 ) -> "ConnerTagger":
@@ -101,12 +107,13 @@ def make_conner(
     nll_weight (float): weight of the CRF NLL on labeled sentences.
     alpha (float): weight of dropout consistency (L_drop); 0 turns it off.
     beta (float): weight of translation consistency (L_trans); 0 turns it off.
-    divergence (str): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
-    dropout_on (str): "labeled" or "unlabeled" sentences get dropout twins
-        (read by conner.ConsistencyBatcher.v1, which builds the batches).
-    token_distribution (str): "softmax" of the emissions (paper) or exact
-        "crf" marginals.
-    transitions (str): "constrained" forbids illegal BIOES moves in the CRF
+    divergence (Divergence): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
+    dropout_on (DropoutOn): "labeled" or "unlabeled" sentences get dropout
+        twins (added by conner.ConsistencyBatcher.v1, which must be given the
+        same alpha, beta and dropout_on).
+    token_distribution (TokenDistribution): "softmax" of the emissions
+        (paper) or exact "crf" marginals.
+    transitions (Transitions): "constrained" forbids illegal BIOES moves in the CRF
         likelihood as well as in decoding; "learned" trains free transitions
         (the reference implementation) and enforces legal BIOES only when
         decoding, so the emissions must tell B, I, E and S apart.
@@ -137,26 +144,20 @@ class ConnerTagger(TrainablePipe):
         name: str = "conner",
         *,
         weights: ConsistencyWeights = ConsistencyWeights(),
-        divergence: str = "bi",
-        dropout_on: str = "labeled",
-        token_distribution: str = "softmax",
-        transitions: str = "constrained",
-        detach_reference: bool = False,
+        divergence: Divergence = DIVERGENCE,
+        dropout_on: DropoutOn = DROPOUT_ON,
+        token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
+        transitions: Transitions = TRANSITIONS,
+        detach_reference: bool = DETACH_REFERENCE,
         scorer: Optional[Callable] = None,
     ) -> None:
+        """Create a ConNER tagger; the settings are those of :func:`make_conner`,
+        whose types spaCy's config validation checks."""
         for weight_name, value in weights._asdict().items():
             # A negative weight would maximise its term.
             if value < 0:
                 name_in_config = "nll_weight" if weight_name == "nll" else weight_name
                 raise ValueError(f"{name_in_config} must be >= 0, got {value}")
-        if divergence not in DIVERGENCE_MODES:
-            raise ValueError(f"divergence must be one of {DIVERGENCE_MODES}, got {divergence!r}")
-        if token_distribution not in TOKEN_SOURCES:
-            raise ValueError(f"token_distribution must be one of {TOKEN_SOURCES}, got {token_distribution!r}")
-        if transitions not in TRANSITION_MODES:
-            raise ValueError(f"transitions must be one of {TRANSITION_MODES}, got {transitions!r}")
-        if dropout_on not in DROPOUT_ON:
-            raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -293,6 +294,8 @@ class ConnerTagger(TrainablePipe):
         losses.setdefault(self.name, 0.0)
         examples = list(examples)
         validate_examples(examples, "ConnerTagger.update")
+        weights = self.weights
+        check_batch_settings(examples, weights.alpha, weights.beta, self.dropout_on, self.name)
         docs = [eg.predicted for eg in examples]
         if not any(len(doc) for doc in docs):
             return losses
@@ -300,7 +303,6 @@ class ConnerTagger(TrainablePipe):
         # One pass over the whole batch: labeled sentences, their dropout
         # twins and the conjugate pairs all share the transformer's output.
         emissions, backprop = self.model.begin_update(docs)
-        weights = self.weights
         # The weight enters the CRF's backward pass, so it scales the
         # gradients of the transition scores as well as the emissions'.
         nll, d_emissions = self._nll_and_gradient(examples, emissions, weights.nll)
@@ -334,13 +336,21 @@ class ConnerTagger(TrainablePipe):
     def consistency_loss(self) -> Model:
         """The Thinc layer of the consistency losses (built once the CRF exists)."""
         crf = self.model.get_ref("crf")
-        settings = dict(
-            divergence=self.divergence, token_distribution=self.token_distribution, detach_reference=self.detach_reference
-        )
+        settings = {
+            "divergence": self.divergence,
+            "token_distribution": self.token_distribution,
+            "detach_reference": self.detach_reference,
+        }
         layer = self._consistency_loss
         if layer is None or layer.get_ref("crf") is not crf or any(layer.attrs[k] != v for k, v in settings.items()):
-            self._consistency_loss = build_consistency_loss(self.tagset, crf, **settings)
-        return self._consistency_loss
+            layer = self._consistency_loss = build_consistency_loss(
+                self.tagset,
+                crf,
+                divergence=self.divergence,
+                token_distribution=self.token_distribution,
+                detach_reference=self.detach_reference,
+            )
+        return layer
 
     def get_loss(
         self, examples: Iterable[Example], emissions: List[Floats2d]

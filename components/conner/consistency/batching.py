@@ -6,17 +6,26 @@ encoded. So every document the consistency losses need -- the dropout twin
 of each labeled sentence and the unlabeled/translation pairs -- must be in
 the batch *before* the transformer sees it. This batcher adds them after
 spaCy's shuffle, which gives one transformer pass per step over all of them.
+
+The batcher adds only what a non-zero weight needs (no twins and no pairs
+for vanilla training), so it takes ``alpha``, ``beta`` and ``dropout_on``
+as the component does. It marks every doc of a batch with the values it
+used, and the component refuses a batch built for other values than its
+own (:func:`check_batch_settings`): a config that sets them on one side
+only fails at the first update instead of training with mismatched terms.
 """
 import itertools
-from typing import Callable, Iterable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.training import Example
 from spacy.util import registry
 
-from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, DROPOUT_ON, DROPOUT_TWIN
+from ..settings import ALPHA, BETA, DROPOUT_ON, DropoutOn
+from .extensions import BATCH_SETTINGS_KEY, CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, DROPOUT_TWIN
 from .pairs import PairStream, unannotated_example
 
 Batcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
+BatchSettings = Tuple[float, float, str]  # alpha, beta, dropout_on
 
 
 @registry.batchers("conner.ConsistencyBatcher.v1")
@@ -24,26 +33,27 @@ def configure_consistency_batcher(
     labeled: Batcher,
     pairs: Optional[PairStream] = None,
     pairs_per_batch: int = 16,
-    alpha: float = 0.5,
-    beta: float = 0.5,
-    dropout_on: str = "labeled",
+    alpha: float = ALPHA,
+    beta: float = BETA,
+    dropout_on: DropoutOn = DROPOUT_ON,
 ) -> Batcher:
     """Batch labeled examples and add what the consistency losses need.
 
     labeled (Batcher): batches the labeled examples (e.g. 16 sentences).
     pairs (Optional[PairStream]): conjugate pairs, e.g. conner.ConjugatePairs.v1.
     pairs_per_batch (int): pairs added to each batch (the paper: 16 per 16).
-    alpha (float): the dropout-consistency weight; 0 adds no twins.
-    beta (float): the translation-consistency weight; 0 adds no pairs.
-    dropout_on (str): "labeled" twins the labeled sentences, "unlabeled" the
-        unlabeled side of the pairs.
+    alpha (float): the dropout-consistency weight; 0 adds no twins. Must
+        equal the component's.
+    beta (float): the translation-consistency weight; 0 adds no pairs. Must
+        equal the component's.
+    dropout_on (DropoutOn): "labeled" twins the labeled sentences,
+        "unlabeled" the unlabeled side of the pairs. Must equal the component's.
     """
-    if dropout_on not in DROPOUT_ON:
-        raise ValueError(f"dropout_on must be one of {DROPOUT_ON}, got {dropout_on!r}")
     for name, value in (("alpha", alpha), ("beta", beta)):
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
     stream = {"pairs": None}  # one stream for the whole run: it cycles across epochs
+    settings: BatchSettings = (alpha, beta, dropout_on)
 
     def batcher(items: Iterable[Example]) -> Iterator[List[Example]]:
         for batch in labeled(items):
@@ -61,9 +71,40 @@ def configure_consistency_batcher(
             twins = []
             if alpha > 0:
                 twins = add_twins(batch if dropout_on == "labeled" else targets)
-            yield batch + targets + translations + twins
+            out = batch + targets + translations + twins
+            for example in out:
+                example.predicted.user_data[BATCH_SETTINGS_KEY] = settings
+            yield out
 
     return batcher
+
+
+def check_batch_settings(
+    examples: Iterable[Example], alpha: float, beta: float, dropout_on: str, component: str = "conner"
+) -> None:
+    """Refuse a batch that conner.ConsistencyBatcher.v1 built for other
+    consistency settings than the component's ``alpha``, ``beta`` and
+    ``dropout_on``: it would lack what a term needs (twins, pairs) or carry
+    what no term reads. A batch from another batcher is not checked."""
+    settings = next(
+        (eg.predicted.user_data[BATCH_SETTINGS_KEY] for eg in examples if BATCH_SETTINGS_KEY in eg.predicted.user_data),
+        None,
+    )
+    if settings is None:
+        return
+    ours = {"alpha": alpha, "beta": beta, "dropout_on": dropout_on}
+    theirs = dict(zip(ours, settings))
+    differ = [name for name in ours if theirs[name] != ours[name]]
+    if differ:
+        values = "; ".join(
+            f"{name} is {ours[name]!r} in [components.{component}] but {theirs[name]!r} in the batcher"
+            for name in differ
+        )
+        raise ValueError(
+            f"[components.{component}] and conner.ConsistencyBatcher.v1 disagree: {values}. The batcher adds "
+            "dropout twins and conjugate pairs for the terms the component weighs, so alpha, beta and "
+            "dropout_on must be the same in both (configs/conner.cfg sets them once, in [consistency])."
+        )
 
 
 def add_twins(examples: List[Example]) -> List[Example]:

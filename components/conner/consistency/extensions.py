@@ -11,6 +11,10 @@ Dropout twins (dropout consistency). The batcher copies each labeled (or
 unlabeled) sentence and gives both copies the same ``dropout_twin`` key, so
 the component can find the two dropout passes of one sentence in a batch.
 
+Batch settings. ``doc.user_data[BATCH_SETTINGS_KEY]`` holds the
+``(alpha, beta, dropout_on)`` that conner.ConsistencyBatcher.v1 built the
+doc's batch for, which the component checks against its own settings.
+
 Weak labels of conjugate spans. ``doc.user_data[SPAN_LABELS_KEY]`` holds
 ``[[span_key, label], ...]`` from weak tagging, read by the translation
 step's placeholders and dropped from its outputs.
@@ -24,8 +28,7 @@ CONJUGATE_SPANS = "conjugate_spans"
 CONJUGATE_ROLE = "conjugate_role"
 ROLES = ("target", "translation")
 DROPOUT_TWIN = "dropout_twin"
-# Which sentences get dropout twins (a setting of the batcher and component).
-DROPOUT_ON = ("labeled", "unlabeled")
+BATCH_SETTINGS_KEY = "conner_batch_settings"
 SPAN_LABELS_KEY = "conner_span_labels"
 
 

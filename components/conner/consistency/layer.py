@@ -19,10 +19,11 @@ from typing import Callable, Tuple
 from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
+from ..settings import DETACH_REFERENCE, DIVERGENCE, TOKEN_DISTRIBUTION, Divergence, TokenDistribution
 from ..tagger.crf import crf_module
-from .groups import ConsistencyGroups
-from .losses import DIVERGENCE_MODES, TOKEN_SOURCES, CRFParams, dropout_consistency, translation_consistency
 from ..tagger.tags import TagSet
+from .groups import ConsistencyGroups
+from .losses import CRFParams, dropout_consistency, translation_consistency
 
 ConsistencyInput = Tuple[Floats3d, Floats2d, ConsistencyGroups]
 ConsistencyTerms = Tuple[float, float]
@@ -32,20 +33,16 @@ def build_consistency_loss(
     tagset: TagSet,
     crf: Model,
     *,
-    divergence: str = "bi",
-    token_distribution: str = "softmax",
-    detach_reference: bool = False,
+    divergence: Divergence = DIVERGENCE,
+    token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
+    detach_reference: bool = DETACH_REFERENCE,
 ) -> Model[ConsistencyInput, ConsistencyTerms]:
     """The loss layer of a tagger over ``tagset`` whose CRF layer is ``crf``.
 
-    divergence (str): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
-    token_distribution (str): "softmax" of the emissions or exact "crf" marginals.
+    divergence (Divergence): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
+    token_distribution (TokenDistribution): "softmax" of the emissions or exact "crf" marginals.
     detach_reference (bool): treat the reference side of each KL as a constant.
     """
-    if divergence not in DIVERGENCE_MODES:
-        raise ValueError(f"divergence must be one of {DIVERGENCE_MODES}, got {divergence!r}")
-    if token_distribution not in TOKEN_SOURCES:
-        raise ValueError(f"token_distribution must be one of {TOKEN_SOURCES}, got {token_distribution!r}")
     # No parameters of its own (the CRF's belong to the CRF layer), so the
     # layer is never serialized and may hold plain Python settings.
     return Model(
@@ -72,8 +69,8 @@ def forward(
     if attrs["token_distribution"] == "crf":
         crf_params = CRFParams.from_module(crf_module(model.get_ref("crf")))
     options = dict(
-        mode=attrs["divergence"],
-        source=attrs["token_distribution"],
+        divergence=attrs["divergence"],
+        token_distribution=attrs["token_distribution"],
         crf_params=crf_params,
         detach_reference=attrs["detach_reference"],
     )

@@ -41,10 +41,8 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from ..settings import DIVERGENCE, TOKEN_DISTRIBUTION, Divergence, TokenDistribution, check_choice
 from ..tagger.tags import TagSet
-
-DIVERGENCE_MODES = ("bi", "kl_unlabeled", "kl_translation")
-TOKEN_SOURCES = ("softmax", "crf")
 
 SpanSpec = Union[Tensor, Sequence[Sequence[int]]]
 
@@ -156,7 +154,7 @@ def crf_log_marginals(
 def token_log_probs(
     emissions: Tensor,
     mask: Optional[Tensor] = None,
-    source: str = "softmax",
+    token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
     crf_params: Optional[CRFParams] = None,
 ) -> Tensor:
     """Per-token log tag distributions used by the consistency losses.
@@ -166,19 +164,19 @@ def token_log_probs(
         mask: (B, T) bool, True on real tokens (``None``: all real). Padded
             rows are replaced by the uniform distribution; their emission
             values never influence the result.
-        source: ``"softmax"`` - ``log_softmax`` of the emissions, as in the
-            paper; ``"crf"`` - exact CRF marginals (needs ``crf_params``).
-        crf_params: transition tables for ``source="crf"``.
+        token_distribution: ``"softmax"`` - ``log_softmax`` of the
+            emissions, as in the paper; ``"crf"`` - exact CRF marginals
+            (needs ``crf_params``).
+        crf_params: transition tables for ``token_distribution="crf"``.
 
     Returns:
         (B, T, K) log-probabilities.
     """
-    if source not in TOKEN_SOURCES:
-        raise ValueError(f"source must be one of {TOKEN_SOURCES}, got {source!r}")
+    check_choice("token_distribution", token_distribution)
     mask = _as_mask(mask, emissions)
-    if source == "crf":
+    if token_distribution == "crf":
         if crf_params is None:
-            raise ValueError("source='crf' needs crf_params")
+            raise ValueError("token_distribution='crf' needs crf_params")
         return crf_log_marginals(emissions, mask, *crf_params)
     clean = emissions.masked_fill(~mask.unsqueeze(-1), 0.0)
     return torch.log_softmax(clean, dim=-1)
@@ -303,7 +301,7 @@ def kl_divergence(p_log: Tensor, q_log: Tensor) -> Tensor:
 def consistency_divergence(
     p_log: Tensor,
     q_log: Tensor,
-    mode: str = "bi",
+    divergence: Divergence = DIVERGENCE,
     detach_reference: bool = False,
 ) -> Tensor:
     """Row-wise divergence between two log distributions (the paper's Table 5).
@@ -324,15 +322,14 @@ def consistency_divergence(
     Returns:
         Tensor of the leading shape (last dim reduced).
     """
-    if mode not in DIVERGENCE_MODES:
-        raise ValueError(f"mode must be one of {DIVERGENCE_MODES}, got {mode!r}")
+    check_choice("divergence", divergence)
 
     def kl(ref: Tensor, other: Tensor) -> Tensor:
         return kl_divergence(ref.detach() if detach_reference else ref, other)
 
-    if mode == "kl_unlabeled":
+    if divergence == "kl_unlabeled":
         return kl(p_log, q_log)
-    if mode == "kl_translation":
+    if divergence == "kl_translation":
         return kl(q_log, p_log)
     return 0.5 * (kl(p_log, q_log) + kl(q_log, p_log))
 
@@ -351,8 +348,8 @@ def dropout_consistency(
     emissions_a: Tensor,
     emissions_b: Tensor,
     mask: Optional[Tensor] = None,
-    mode: str = "bi",
-    source: str = "softmax",
+    divergence: Divergence = DIVERGENCE,
+    token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
     crf_params: Optional[CRFParams] = None,
     detach_reference: bool = False,
 ) -> Tensor:
@@ -363,9 +360,9 @@ def dropout_consistency(
             labeled batch from two forward passes (different dropout masks).
         mask: (B, T) bool, True on real tokens (e.g. first sub-word of each
             word). Padded positions do not affect the value.
-        mode: see :func:`consistency_divergence`; ``a`` plays ``P``, ``b``
-            plays ``Q``.
-        source, crf_params: token distribution, see :func:`token_log_probs`.
+        divergence: see :func:`consistency_divergence`; ``a`` plays ``P``,
+            ``b`` plays ``Q``.
+        token_distribution, crf_params: see :func:`token_log_probs`.
         detach_reference: see :func:`consistency_divergence`.
 
     Returns:
@@ -376,9 +373,9 @@ def dropout_consistency(
     if emissions_a.shape != emissions_b.shape:
         raise ValueError("the two passes must have the same shape")
     mask = _as_mask(mask, emissions_a)
-    logp_a = token_log_probs(emissions_a, mask, source, crf_params)
-    logp_b = token_log_probs(emissions_b, mask, source, crf_params)
-    per_token = consistency_divergence(logp_a, logp_b, mode, detach_reference)  # (B, T)
+    logp_a = token_log_probs(emissions_a, mask, token_distribution, crf_params)
+    logp_b = token_log_probs(emissions_b, mask, token_distribution, crf_params)
+    per_token = consistency_divergence(logp_a, logp_b, divergence, detach_reference)  # (B, T)
     n_real = mask.sum()
     if int(n_real) == 0:
         return _zero_with_grad(emissions_a, emissions_b)
@@ -391,10 +388,10 @@ def translation_consistency(
     translated_emissions: Tensor,
     translated_spans: SpanSpec,
     tagset: TagSet,
-    mode: str = "bi",
+    divergence: Divergence = DIVERGENCE,
     unlabeled_mask: Optional[Tensor] = None,
     translated_mask: Optional[Tensor] = None,
-    source: str = "softmax",
+    token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
     crf_params: Optional[CRFParams] = None,
     detach_reference: bool = False,
 ) -> Tensor:
@@ -410,11 +407,11 @@ def translation_consistency(
         translated_emissions: (B', T', K) emissions of the translations.
         translated_spans: (N, 3), row-aligned with ``unlabeled_spans``.
         tagset: tag layout of the emissions.
-        mode: see :func:`consistency_divergence`; the unlabeled side is
-            ``P``, the translated side ``Q``.
+        divergence: see :func:`consistency_divergence`; the unlabeled side
+            is ``P``, the translated side ``Q``.
         unlabeled_mask, translated_mask: (B, T) real-token masks (needed
-            for ``source="crf"``; ``None`` = no padding).
-        source, crf_params: token distribution, see :func:`token_log_probs`.
+            for ``token_distribution="crf"``; ``None`` = no padding).
+        token_distribution, crf_params: see :func:`token_log_probs`.
         detach_reference: see :func:`consistency_divergence`.
 
     Returns:
@@ -427,8 +424,8 @@ def translation_consistency(
         raise ValueError(f"{span_u.shape[0]} unlabeled spans but {span_t.shape[0]} translated spans")
     if span_u.shape[0] == 0:
         return _zero_with_grad(unlabeled_emissions, translated_emissions)
-    logp_u = token_log_probs(unlabeled_emissions, unlabeled_mask, source, crf_params)
-    logp_t = token_log_probs(translated_emissions, translated_mask, source, crf_params)
+    logp_u = token_log_probs(unlabeled_emissions, unlabeled_mask, token_distribution, crf_params)
+    logp_t = token_log_probs(translated_emissions, translated_mask, token_distribution, crf_params)
     dist_u = span_log_distribution(logp_u, span_u, tagset)
     dist_t = span_log_distribution(logp_t, span_t, tagset)
-    return consistency_divergence(dist_u, dist_t, mode, detach_reference).mean()
+    return consistency_divergence(dist_u, dist_t, divergence, detach_reference).mean()

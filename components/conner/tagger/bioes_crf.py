@@ -24,9 +24,8 @@ import numpy
 import torch
 from torchcrf import CRF
 
+from ..settings import TRANSITIONS, Transitions, check_choice
 from .tags import TagSet
-
-TRANSITION_MODES = ("constrained", "learned")
 
 # Added to the scores of illegal moves. Finite rather than -inf so that padded
 # positions (multiplied by a zero mask inside pytorch-crf) never produce NaN;
@@ -46,14 +45,15 @@ class ConstrainedCRF(CRF):
     both modes without copying pytorch-crf's algorithms.
     """
 
-    def __init__(self, tagset: TagSet, transitions: str = "constrained") -> None:
-        if transitions not in TRANSITION_MODES:
-            raise ValueError(f"transitions must be one of {TRANSITION_MODES}, got {transitions!r}")
+    def __init__(self, tagset: TagSet, transitions: Transitions = TRANSITIONS) -> None:
+        check_choice("transitions", transitions)
         # CRF.__init__ would assign parameters to the names shadowed below.
         torch.nn.Module.__init__(self)
         self.num_tags = tagset.n_tags
         self.batch_first = True
-        self.transition_mode = transitions
+        # The ``transitions`` setting. It cannot keep that name here: pytorch-crf's
+        # algorithms read ``self.transitions`` as the transition score table.
+        self.transition_mode: Transitions = transitions
         self._decoding = False
         self.start_scores = torch.nn.Parameter(torch.empty(self.num_tags))
         self.end_scores = torch.nn.Parameter(torch.empty(self.num_tags))
