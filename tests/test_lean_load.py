@@ -12,14 +12,18 @@ import torch
 from spacy.tokens import Doc
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
+from spacy_transformers.span_getters import configure_strided_spans
 
+from conner.transformer.adapter import hf_objects, hf_shim, shim_training_state
 from conner.transformer.lean_load import (
     DeferredTokenizerHFObjects,
     LeanHFShim,
     LeanTransformerModel,
     ViewReader,
+    make_lean,
     unpack_views,
 )
+from conner.transformer.windows import create_transformer_model
 
 from test_transformer_pipeline import build_nlp
 
@@ -114,11 +118,11 @@ def assert_same(a, b):
 
 def test_lean_load_gives_the_stock_parameters_and_outputs(saved):
     stock = spacy.load(saved, config=STOCK)
-    assert type(stock.get_pipe("transformer").model.layers[0].shims[0]) is HFShim
+    assert type(hf_shim(stock.get_pipe("transformer").model)) is HFShim
     lean = spacy.load(saved)
     model = lean.get_pipe("transformer").model
     assert isinstance(model, LeanTransformerModel)
-    assert isinstance(model.layers[0].shims[0], LeanHFShim)
+    assert isinstance(hf_shim(model), LeanHFShim)
     assert model.attrs["has_transformer"] and model.layers[0].attrs["max_padded_subwords"] > 0
     # The weights are owned tensors, not views of the file's bytes.
     assert all(p.data_ptr() and p.is_contiguous() for p in model.transformer.parameters())
@@ -127,15 +131,15 @@ def test_lean_load_gives_the_stock_parameters_and_outputs(saved):
 
 def test_tokenizer_is_built_when_first_used(saved):
     lean = spacy.load(saved)
-    hf_objects = lean.get_pipe("transformer").model.layers[0].shims[0]._hfmodel
-    assert isinstance(hf_objects, DeferredTokenizerHFObjects)
-    assert not hf_objects.tokenizer_built
+    objects = hf_objects(hf_shim(lean.get_pipe("transformer").model))
+    assert isinstance(objects, DeferredTokenizerHFObjects)
+    assert not objects.tokenizer_built
     doc = lean(" ".join(WORDS[0]))
-    assert hf_objects.tokenizer_built and doc._.trf_data.tensors[0].shape[-1] == 16
+    assert objects.tokenizer_built and doc._.trf_data.tensors[0].shape[-1] == 16
     stock_tokenizer = spacy.load(saved, config=STOCK).get_pipe("transformer").model.tokenizer
-    assert type(hf_objects.tokenizer) is type(stock_tokenizer)
-    assert hf_objects.tokenizer.get_vocab() == stock_tokenizer.get_vocab()
-    assert hf_objects.tokenizer.model_max_length == stock_tokenizer.model_max_length
+    assert type(objects.tokenizer) is type(stock_tokenizer)
+    assert objects.tokenizer.get_vocab() == stock_tokenizer.get_vocab()
+    assert objects.tokenizer.model_max_length == stock_tokenizer.model_max_length
 
 
 def test_eager_tokenizer_option(saved):
@@ -143,9 +147,9 @@ def test_eager_tokenizer_option(saved):
     shim_bytes = srsly.msgpack_loads(stock.to_bytes())["shims"][1][0]
     shim = LeanHFShim(HFObjects(None, None, None, {}, {}), defer_tokenizer=False)
     shim.from_bytes(shim_bytes)
-    assert type(shim._hfmodel) is HFObjects
-    assert shim._hfmodel.tokenizer.get_vocab() == stock.tokenizer.get_vocab()
-    weights = shim._hfmodel.transformer.state_dict()
+    assert type(hf_objects(shim)) is HFObjects
+    assert hf_objects(shim).tokenizer.get_vocab() == stock.tokenizer.get_vocab()
+    weights = hf_objects(shim).transformer.state_dict()
     assert all(torch.equal(weights[k], v) for k, v in stock.transformer.state_dict().items())
 
 
@@ -173,7 +177,7 @@ def test_state_that_does_not_match_falls_back_as_stock_does(saved):
     msg["state"] = buffer.getvalue()
     lean = spacy.load(saved).get_pipe("transformer").model
     with pytest.warns(UserWarning, match="strict=False"):
-        lean.layers[0].shims[0].from_bytes(srsly.msgpack_dumps(msg))
+        hf_shim(lean).from_bytes(srsly.msgpack_dumps(msg))
     loaded = lean.transformer.state_dict()
     assert all(torch.equal(loaded[k], v) for k, v in state.items())
     assert loaded[dropped].shape == model.transformer.state_dict()[dropped].shape
@@ -195,8 +199,8 @@ def test_deferred_tokenizer_pickles_and_copies(saved):
     nlp = spacy.load(saved, config={"components.transformer.model.max_padded_subwords": 0})
     model = nlp.get_pipe("transformer").model
     for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
-        hf_objects = other.layers[0].shims[0]._hfmodel
-        assert isinstance(hf_objects, DeferredTokenizerHFObjects) and not hf_objects.tokenizer_built
+        objects = hf_objects(hf_shim(other))
+        assert isinstance(objects, DeferredTokenizerHFObjects) and not objects.tokenizer_built
         assert other.tokenizer.get_vocab() == model.tokenizer.get_vocab()
         weights = other.transformer.state_dict()
         assert all(torch.equal(weights[k], v) for k, v in model.transformer.state_dict().items())
@@ -209,3 +213,21 @@ def test_lean_load_keeps_the_layer_norm_epsilon(saved):
     assert trained_eps == 1e-12
     stock = spacy.load(saved, config=STOCK).get_pipe("transformer").model.transformer
     assert stock.config.layer_norm_eps == 0.0  # the upstream behaviour this works around
+
+
+def test_the_lean_shim_keeps_the_training_state_of_the_stock_one(tiny_encoder):
+    # Mixed precision on, scaling off: the constructor alone would build an
+    # enabled scaler; the lean shim must keep the configured one.
+    model = create_transformer_model(
+        str(tiny_encoder), configure_strided_spans(window=128, stride=96),
+        mixed_precision=True, grad_scaler_config={"enabled": False}, lean_load=False,
+    )
+    stock = hf_shim(model)
+    state = shim_training_state(stock)
+    assert state.mixed_precision and not state.grad_scaler._enabled
+    make_lean(model, defer_tokenizer=False)
+    lean = hf_shim(model)
+    assert isinstance(lean, LeanHFShim) and not lean.defer_tokenizer
+    assert shim_training_state(lean) == state
+    assert hf_objects(lean) is hf_objects(stock) and lean.cfg == stock.cfg
+    assert (lean.config_cls, lean.model_cls, lean.tokenizer_cls) == (stock.config_cls, stock.model_cls, stock.tokenizer_cls)

@@ -12,14 +12,13 @@ wrong, e.g. ``training/x/model-best/conner/model: truncated or corrupt
 
 The ``conner`` component reads its files through :func:`read_json_object`
 and :func:`load_model_file`. The transformer component is spacy-transformers'
-own; :func:`name_damaged_transformer_files` wraps its ``from_disk`` (once,
-when this module is imported) so that its files are checked too. Pipelines
-that load cleanly load exactly as before.
+own; :mod:`conner.transformer.adapter` wraps its ``from_disk`` with these
+checks so that its files are named too. Pipelines that load cleanly load
+exactly as before.
 """
-import functools
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, Union
+from typing import TYPE_CHECKING, Dict, Iterator, Union
 
 import srsly
 
@@ -96,43 +95,6 @@ def load_model_file(model, path: PathLike) -> None:
     data = read_file(path)
     with naming_damaged(path):
         model.from_bytes(data)
-
-
-def check_transformer_files(from_disk: Callable) -> Callable:
-    """spacy-transformers' ``Transformer.from_disk``, with its ``cfg`` and
-    ``model`` checked first and errors while reading ``model`` naming it."""
-
-    @functools.wraps(from_disk)
-    def from_disk_naming_files(self, path, *, exclude=tuple()):
-        path = Path(path)
-        if "cfg" not in exclude:
-            read_json_object(path / "cfg")
-        model_file = path / "model"
-        # A folder is the layout of spacy-transformers 1.0, which from_disk converts.
-        if "model" in exclude or model_file.is_dir():
-            return from_disk(self, path, exclude=exclude)
-        if not model_file.exists():
-            raise DamagedFileError(model_file, "missing")
-        if model_file.stat().st_size == 0:
-            raise DamagedFileError(model_file, "empty (0 bytes)")
-        with naming_damaged(model_file):
-            return from_disk(self, path, exclude=exclude)
-
-    from_disk_naming_files.names_damaged_files = True  # type: ignore[attr-defined]
-    return from_disk_naming_files
-
-
-def name_damaged_transformer_files() -> None:
-    """Wrap ``Transformer.from_disk`` with :func:`check_transformer_files` (once)."""
-    try:
-        from spacy_transformers import Transformer
-    except ImportError:  # no transformer component to check
-        return
-    if not getattr(Transformer.from_disk, "names_damaged_files", False):
-        Transformer.from_disk = check_transformer_files(Transformer.from_disk)
-
-
-name_damaged_transformer_files()
 
 
 def load_pipeline(model: str) -> "Language":

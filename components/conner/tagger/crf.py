@@ -13,13 +13,14 @@ takes ``(emissions, mask, tags)``:
 Gradients of the transition parameters stay inside the PyTorch shim and are
 applied by ``Model.finish_update`` like any other Thinc parameter.
 """
-from typing import Any, Callable, Optional, Tuple, Union
+from typing import Any, Callable, Optional, Tuple, Union, cast
 
 import numpy
 import torch
 from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Array3d, Floats2d, Floats3d, Ints2d
 
+from ..transformer.adapter import torch_module
 from .bioes_crf import ConstrainedCRF
 from .tags import TagSet
 
@@ -42,7 +43,7 @@ def build_crf(
 def crf_module(crf: Model) -> ConstrainedCRF:
     """The torch module inside a layer made by :func:`build_crf` (its
     transition tables are what CRF marginals read)."""
-    return crf.shims[0]._model
+    return cast(ConstrainedCRF, torch_module(crf))
 
 
 def _convert_inputs(

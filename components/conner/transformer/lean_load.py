@@ -35,7 +35,8 @@ spacy-transformers too. ``conner.TransformerModel.v1`` uses it unless its
 exactly (``load_state_dict`` with ``strict=True`` fails), it falls back to
 the stock path, warning and loading with ``strict=False`` as stock does. A
 missing, empty, truncated or corrupt file fails with an error that names it
-(``conner.files.saved_files``).
+(:func:`conner.transformer.adapter.name_damaged_transformer_files`). The
+shim's internals are read and written through :mod:`conner.transformer.adapter`.
 """
 import functools
 import json
@@ -52,12 +53,18 @@ from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.layers.transformer_model import TransformerModel
 from spacy_transformers.util import make_tempdir
-from thinc.api import Model, get_torch_default_device
+from thinc.api import get_torch_default_device
 from thinc.util import convert_recursive, is_xp_array
 from transformers.modeling_utils import no_init_weights
 
-# Imported for its effect: the transformer's damaged files are named on loading.
-from ..files import saved_files  # noqa: F401
+from .adapter import (
+    hf_objects,
+    hf_shim,
+    restore_training_state,
+    set_hf_objects,
+    set_hf_shim,
+    shim_training_state,
+)
 
 BytesLike = Union[bytes, bytearray, memoryview]
 
@@ -299,9 +306,10 @@ class LeanHFShim(HFShim):
         msg = unpack_views(bytes_data)
         config_dict = msg["config"]
         if not config_dict:
-            self._hfmodel = HFObjects(
+            uninitialized = HFObjects(
                 None, None, None, msg["_init_tokenizer_config"], msg["_init_transformer_config"]
             )
+            set_hf_objects(self, uninitialized)
             return self
         tok_dict = dict(msg["tokenizer"])
         tok_kwargs = tok_dict.pop("kwargs", {})
@@ -327,13 +335,13 @@ class LeanHFShim(HFShim):
         # A partial, not a closure: the deferred tokenizer stays picklable.
         build_tokenizer = functools.partial(tokenizer_from_files, tok_files, tok_kwargs, self.tokenizer_cls)
         if self.defer_tokenizer:
-            self._hfmodel = DeferredTokenizerHFObjects(build_tokenizer, transformer)
+            objects: HFObjects = DeferredTokenizerHFObjects(build_tokenizer, transformer)
         else:
             tokenizer, vocab_file_contents = build_tokenizer()
-            self._hfmodel = HFObjects(
+            objects = HFObjects(
                 tokenizer, transformer, vocab_file_contents, SimpleFrozenDict(), SimpleFrozenDict()
             )
-        self._model = transformer
+        set_hf_objects(self, objects)
         return self
 
 
@@ -384,18 +392,21 @@ class LeanTransformerModel(TransformerModel):
 
 
 def make_lean(model: TransformerModel, defer_tokenizer: bool = True) -> None:
-    """Give ``model`` (a :class:`LeanTransformerModel`) a :class:`LeanHFShim`."""
-    wrapper: Model = model.layers[0]
-    old = wrapper.shims[0]
-    wrapper.shims[0] = LeanHFShim(
-        old._hfmodel,
+    """Give ``model`` (a :class:`LeanTransformerModel`) a :class:`LeanHFShim`
+    holding what its shim held, training state included."""
+    old = hf_shim(model)
+    state = shim_training_state(old)
+    lean = LeanHFShim(
+        hf_objects(old),
         config=old.cfg,
-        optimizer=old._optimizer,
-        mixed_precision=old._mixed_precision,
-        grad_scaler_config={"enabled": old._mixed_precision},
+        optimizer=state.optimizer,
+        mixed_precision=state.mixed_precision,
+        grad_scaler_config={"enabled": state.mixed_precision},
         config_cls=old.config_cls,
         model_cls=old.model_cls,
         tokenizer_cls=old.tokenizer_cls,
         defer_tokenizer=defer_tokenizer,
     )
-    wrapper.shims[0]._grad_scaler = old._grad_scaler
+    # The old gradient scaler, not the new one the constructor built.
+    restore_training_state(lean, state)
+    set_hf_shim(model, lean)

@@ -27,6 +27,7 @@ from spacy.util import registry
 from spacy_transformers.layers.transformer_model import TransformerModel
 from thinc.api import Model
 
+from .adapter import forward_function, set_forward_function
 from .lean_load import LeanTransformerModel, make_lean
 from .length_batching import sort_encoder_batches
 
@@ -154,7 +155,7 @@ def create_transformer_model(
         make_lean(model)
     model.attrs["get_spans"] = SubwordLimitedSpans(get_spans, model)
     # A partial of module-level functions: the model still pickles.
-    model._func = functools.partial(forward_without_length_warning, model._func)
+    set_forward_function(model, functools.partial(forward_without_length_warning, forward_function(model)))
     if max_padded_subwords > 0:
         sort_encoder_batches(model.layers[0], max_padded_subwords)
     return model
