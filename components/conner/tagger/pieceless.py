@@ -33,6 +33,7 @@ from spacy.tokens import Doc
 from spacy_transformers.layers.listener import TransformerListener
 from thinc.api import Model
 
+from ..transformer.adapter import listener_outputs
 from .tags import OUTSIDE, bioes, spans_from_tags
 
 # Invisible characters that are neither whitespace nor in the control (Cc) or
@@ -87,9 +88,9 @@ def piece_counts(model: Model, docs: Sequence[Doc]) -> List[Optional[numpy.ndarr
     inference (and where that batch is not this one) it reads ``doc._.trf_data``.
     """
     listener = next((node for node in model.walk() if isinstance(node, TransformerListener)), None)
-    if listener is not None and listener._outputs is not None and len(listener._outputs) == len(docs):
-        if listener._batch_id == TransformerListener.get_batch_id(docs):
-            return [_lengths(data) for data in listener._outputs]
+    outputs = None if listener is None else listener_outputs(listener, list(docs))
+    if outputs is not None:
+        return [_lengths(data) for data in outputs]
     return [_lengths(doc._.trf_data if doc.has_extension("trf_data") else None) for doc in docs]
 
 

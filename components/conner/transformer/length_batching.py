@@ -23,6 +23,8 @@ from spacy_transformers.data_classes import WordpieceBatch
 from thinc.api import Model, get_array_module
 from transformers.file_utils import ModelOutput
 
+from .adapter import forward_function, set_forward_function
+
 
 def length_groups(lengths: Sequence[int], max_padded: int) -> List[List[int]]:
     """Indices grouped by ascending length, each group's ``longest * size``
@@ -44,9 +46,11 @@ def sort_encoder_batches(wrapper: Model, max_padded: int) -> None:
     shim) is kept and called once per sub-batch.
     """
     # Re-applying it replaces the cap instead of nesting two sorters.
-    encode = wrapper._func.unsorted if isinstance(wrapper._func, SortedForward) else wrapper._func
+    encode = forward_function(wrapper)
+    if isinstance(encode, SortedForward):
+        encode = encode.unsorted
     wrapper.attrs["max_padded_subwords"] = max_padded
-    wrapper._func = SortedForward(encode, max_padded)
+    set_forward_function(wrapper, SortedForward(encode, max_padded))
 
 
 class SortedForward:
