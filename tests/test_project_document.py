@@ -1,40 +1,49 @@
-"""The README's command, workflow and asset tables are what `weasel document` writes from project.yml."""
+"""The READMEs' command, workflow and asset tables are what `weasel document`
+writes from project.yml: the main project's in README.md, the research
+grids' in experiments/README.md."""
 import shutil
 from pathlib import Path
 
+import pytest
+import srsly
 from weasel.cli.document import MARKER_END, MARKER_START, project_document
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+# (project folder, its README, the command that writes the README's block)
+PROJECTS = [
+    (ROOT, README, "python -m weasel document . --output README.md"),
+    (ROOT / "experiments", ROOT / "experiments" / "README.md",
+     "python -m weasel document experiments --output experiments/README.md"),
+]
 
 
-def regenerated(tmp_path: Path) -> str:
-    """The README as `python -m weasel document . --output README.md` would leave it."""
+def regenerated(project: Path, readme: Path, tmp_path: Path) -> str:
+    """The README as `python -m weasel document` would leave it."""
     copy = tmp_path / "README.md"
-    shutil.copy(README, copy)
-    project_document(ROOT, copy)
+    shutil.copy(readme, copy)
+    project_document(project, copy)
     return copy.read_text(encoding="utf8")
 
 
-def test_the_readme_block_is_current(tmp_path):
-    readme = README.read_text(encoding="utf8")
+@pytest.mark.parametrize("project, readme, command", PROJECTS)
+def test_the_readme_block_is_current(tmp_path, project, readme, command):
+    text = readme.read_text(encoding="utf8")
     start, end = MARKER_START.format(tag="WEASEL"), MARKER_END.format(tag="WEASEL")
-    assert readme.count(start) == 1 and readme.count(end) == 1, "README.md lost weasel's markers"
-    assert readme == regenerated(tmp_path), (
-        "README.md's project tables are out of date with project.yml: "
-        "run `python -m weasel document . --output README.md`"
+    assert text.count(start) == 1 and text.count(end) == 1, f"{readme.name} lost weasel's markers"
+    assert text == regenerated(project, readme, tmp_path), (
+        f"{readme.relative_to(ROOT)}'s project tables are out of date with project.yml: run `{command}`"
     )
 
 
-def test_the_block_lists_every_command_and_workflow():
-    import srsly
-
-    project = srsly.read_yaml(ROOT / "project.yml")
-    readme = README.read_text(encoding="utf8")
-    block = readme[readme.index(MARKER_START.format(tag="WEASEL")):]
-    for command in project["commands"]:
-        assert f"| `{command['name']}` |" in block, command["name"]
-    for workflow in project["workflows"]:
+@pytest.mark.parametrize("project, readme, command", PROJECTS)
+def test_the_block_lists_every_command_and_workflow(project, readme, command):
+    config = srsly.read_yaml(project / "project.yml")
+    text = readme.read_text(encoding="utf8")
+    block = text[text.index(MARKER_START.format(tag="WEASEL")):]
+    for entry in config["commands"]:
+        assert f"| `{entry['name']}` |" in block, entry["name"]
+    for workflow in config["workflows"]:
         assert f"| `{workflow}` |" in block, workflow
 
 
