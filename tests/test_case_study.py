@@ -11,7 +11,7 @@ import spacy
 from PIL import Image
 from spacy.tokens import Doc, DocBin, Span
 
-from case_study import case_study, classify_differences, group_cases
+from conner.cli.case_study import case_study, classify_differences, group_cases
 
 # (words, gold entities); the two rulers below tag them differently.
 SENTENCES = [

@@ -1,7 +1,7 @@
 """Pooling conjugate-pair files into one directory for the reader."""
 import pytest
 
-from collect_pairs import collect_pairs
+from conner.cli.collect_pairs import collect_pairs
 from conner.consistency.pairs import write_pairs
 from test_pairs_io import pair
 

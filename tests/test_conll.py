@@ -1,4 +1,4 @@
-"""Tests of the CoNLL reader (conner.prepare.conll) and scripts/convert.py."""
+"""Tests of the CoNLL reader (conner.prepare.conll) and ``conner convert``."""
 import zipfile
 import zlib
 from collections import Counter
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
-import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-import convert as convert_script
+from conner.cli import app
+from conner.cli import convert as convert_script
 from conner.prepare.conll import (
     ConllFormatError,
     chunks_from_tags,
@@ -426,10 +426,8 @@ def test_convert_writes_docbin_and_report(tmp_path):
 
 def test_convert_cli(tmp_path):
     archive = make_zip(tmp_path)
-    app = typer.Typer()
-    app.command()(convert_script.main)
     output, report_path = tmp_path / "es.spacy", tmp_path / "es.json"
-    args = [str(archive), str(output), "--lang", "es", "--member", "esp.train", "--report", str(report_path)]
+    args = ["convert", str(archive), "-o", str(output), "--lang", "es", "--member", "esp.train", "--report", str(report_path)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = srsly.read_json(report_path)
@@ -440,14 +438,14 @@ def test_convert_cli(tmp_path):
     # A format error ends the command with its message, not a traceback.
     bad = tmp_path / "bad.txt"
     bad.write_text("a B-PER\nb\n", encoding="utf-8")
-    result = CliRunner().invoke(app, [str(bad), str(output)])
+    result = CliRunner().invoke(app, ["convert", str(bad), "-o", str(output)])
     assert result.exit_code == 1
     # wasabi wraps long messages, so compare with whitespace normalised.
     assert f"{bad}, line 2" in " ".join(result.output.split())
 
 
 def test_convert_limit_and_lowercase_scheme(tmp_path):
-    from convert import convert
+    from conner.cli.convert import convert
 
     source = tmp_path / "train.txt"
     source.write_text("A B-PER\nb O\n\nC B-LOC\n\nD O\n\n", encoding="utf8")

@@ -13,11 +13,12 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 from weasel.util import load_project_config
 
-import paper_table
-import seed_grid
-from convert import sample_sentences
+from conner.cli.convert import sample_sentences
+from conner.cli.seed_grid import seed_grid_cli
+from conner.runs import paper_table, seed_grid
+from conner.runs.reports import load_reports
 from test_training_command import train_py_command
-from training_command import (
+from conner.runs.training_command import (
     System, config_overrides, epoch_schedule, labeled_batch_size, read_grid, with_epoch_schedule,
 )
 
@@ -143,7 +144,7 @@ def tiny_project(tmp_path, monkeypatch):
 
 def _grid_app() -> typer.Typer:
     app = typer.Typer()
-    app.command()(seed_grid.main)
+    app.command()(seed_grid_cli)
     return app
 
 
@@ -204,7 +205,7 @@ def test_the_paper_table_pairs_by_seed_and_states_the_gap(tmp_path):
     rows += [("conner", s, {k: v[k] + g[k] for k in v}, None) for s, (v, g) in enumerate(zip(vanilla, gains))]
     folder = _reports_dir(tmp_path / "table1", rows)
     paper = srsly.read_yaml(ROOT / "configs/paper/tables.yml")["table1"]["100 %"]
-    table = paper_table.group_table(paper_table.load_reports([folder]), paper, "vanilla")
+    table = paper_table.group_table(load_reports([folder]), paper, "vanilla")
     cells = {line.split(" | ")[1]: [c.strip() for c in line.strip("| ").split(" | ")] for line in table.splitlines()[2:]}
     avg_gains = [statistics.mean(g[k] for k in ("de", "es", "nl")) for g in gains]
     mean = statistics.mean(avg_gains)
@@ -220,4 +221,4 @@ def test_the_paper_table_pairs_by_seed_and_states_the_gap(tmp_path):
 def test_the_paper_table_needs_the_baseline(tmp_path):
     folder = _reports_dir(tmp_path / "r", [("conner", 0, {"de": 1, "es": 1, "nl": 1}, None)])
     with pytest.raises(typer.BadParameter, match="baseline"):
-        paper_table.group_table(paper_table.load_reports([folder]), {}, "vanilla")
+        paper_table.group_table(load_reports([folder]), {}, "vanilla")

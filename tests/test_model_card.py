@@ -1,21 +1,20 @@
-"""scripts/model_card.py: the meta JSON that spacy package turns into the package's README."""
+"""``conner model-card``: the meta JSON that spacy package turns into the package's README."""
 import json
 from pathlib import Path
 
 import pytest
 import spacy
 import srsly
-import typer
 from spacy.cli.package import package
 from typer.testing import CliRunner
 
-import model_card
+from conner.cli import app, model_card
 
 LABELS = ["LOC", "MISC", "ORG", "PER"]
 
 
 def fake_report(system: str, scores: dict) -> dict:
-    """An evaluation report as scripts/evaluate.py writes it (fractions)."""
+    """An evaluation report as ``conner evaluate`` writes it (fractions)."""
     results = {
         name: {
             "p": f - 0.01,
@@ -30,11 +29,9 @@ def fake_report(system: str, scores: dict) -> dict:
     return {"system": system, "model": f"training/{system}/model-best", "protocol": protocol, "results": results}
 
 
-def invoke(main, args):
-    """Run a script's typer ``main`` in-process; returns the click result."""
-    app = typer.Typer()
-    app.command()(main)
-    return CliRunner().invoke(app, args)
+def invoke(command: str, args):
+    """``conner COMMAND ARGS`` in-process; returns the click result."""
+    return CliRunner().invoke(app, [command, *args])
 
 
 @pytest.fixture
@@ -90,7 +87,7 @@ def test_a_vanilla_card_says_it_has_no_consistency_training(tiny_pipeline, repor
 def test_spacy_package_renders_the_card_into_the_package(tiny_pipeline, reports, tmp_path):
     meta_path = tmp_path / "card.json"
     result = invoke(
-        model_card.main,
+        "model-card",
         [str(tiny_pipeline), str(reports["conner-google"]), "--output", str(meta_path), "--name", "conner_xx",
          "--version", "0.1.0", "--translations", "google-release", "--train-fraction", "0.05",
          "--compare", str(reports["conner-vanilla"])],
@@ -124,7 +121,7 @@ def test_spacy_package_renders_the_card_into_the_package(tiny_pipeline, reports,
 )
 def test_bad_inputs_stop_with_one_line_naming_the_file(tiny_pipeline, reports, tmp_path, change, message):
     change({"model": tiny_pipeline, "report": reports["conner-google"]})
-    result = invoke(model_card.main, [str(tiny_pipeline), str(reports["conner-google"]), "--output",
+    result = invoke("model-card", [str(tiny_pipeline), str(reports["conner-google"]), "--output",
                                       str(tmp_path / "card.json"), "--name", "conner_xx", "--version", "0.1.0"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = result.output.strip().splitlines()

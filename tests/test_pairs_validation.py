@@ -6,12 +6,10 @@ key is dropped and counted in a warning.
 """
 import pytest
 import spacy
-import typer
 from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
-import collect_pairs
-import translate
+from conner.cli import app
 from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_SPANS, set_conjugate_spans
 from conner.consistency.pairs import PairError, create_conjugate_pairs_reader, load_pairs, write_pairs
 from conner.prepare.translation import register_engine
@@ -102,10 +100,8 @@ def test_valid_pairs_load_without_a_warning(tmp_path, recwarn):
     assert not [w for w in recwarn if "span key" in str(w.message)]
 
 
-def invoke(main, args):
-    app = typer.Typer()
-    app.command()(main)
-    return CliRunner().invoke(app, [str(a) for a in args])
+def invoke(command: str, args):
+    return CliRunner().invoke(app, [command, *map(str, args)])
 
 
 def one_error_line(result) -> str:
@@ -123,7 +119,7 @@ def test_translate_refuses_an_inverted_span_naming_the_file_and_pair(tmp_path):
     doc._.set(CONJUGATE_SPANS, [[0, 3, 1]])
     data = tmp_path / "in.spacy"
     DocBin(docs=[doc], store_user_data=True).to_disk(data)
-    line = one_error_line(invoke(translate.main, [data, tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
+    line = one_error_line(invoke("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
     assert line == f"Error: {data}: pair 'd0': target: span 0 [3, 1) is empty or inverted"
     assert not (tmp_path / "out.spacy").exists()
 
@@ -131,7 +127,7 @@ def test_translate_refuses_an_inverted_span_naming_the_file_and_pair(tmp_path):
 def test_translate_refuses_translation_docs_as_input(tmp_path):
     register_engine("fake", FunctionEngine)
     data = pair_file(tmp_path / "pairs.spacy")
-    line = one_error_line(invoke(translate.main, [data, tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
+    line = one_error_line(invoke("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
     assert f"{data}: pair 'p0'" in line and "role 'translation'" in line
 
 
@@ -150,28 +146,28 @@ def test_collect_pairs_refuses_what_is_not_a_pair_docbin(tmp_path):
         broken: f"Error: {broken}: pair 'p1': target: span 1 [3, 9) lies outside its 6 tokens",
     }
     for path, start in expected.items():
-        line = one_error_line(invoke(collect_pairs.main, [tmp_path / "pool", path]))
+        line = one_error_line(invoke("collect-pairs", [path, "-o", tmp_path / "pool"]))
         assert line.startswith(start), line
         assert not (tmp_path / "pool").exists()
 
 
 def test_collect_pairs_copies_valid_pair_files_and_counts_them(tmp_path):
     good = pair_file(tmp_path / "good.spacy")
-    result = invoke(collect_pairs.main, [tmp_path / "pool", good])
+    result = invoke("collect-pairs", [good, "-o", tmp_path / "pool"])
     assert result.exit_code == 0, result.output
     assert "good.spacy (3 pairs)" in result.output
     assert (tmp_path / "pool" / "good.spacy").read_bytes() == good.read_bytes()
 
 
 def test_train_py_stops_at_a_broken_pair_with_one_line_before_spacy_train(tmp_path):
-    from test_command_options import assert_clear_error, run_script
+    from test_command_options import assert_clear_error, run_command
 
     path = pair_file(tmp_path / "pairs.spacy", target_spans([[0, 0, 1], [1, 3, 9]]))
     output = tmp_path / "training"
-    result = run_script("train.py", ["conner-mine", "--pairs", path, "--train", "t.spacy", "--dev", "d.spacy",
+    result = run_command("train", ["conner-mine", "--pairs", path, "--train", "t.spacy", "--dev", "d.spacy",
                                      "--output", output])
     assert_clear_error(result, "Invalid value for '--pairs'", "pair 'p1': target: span 1 [3, 9) lies outside")
     # Stopped before spaCy started: no training folder, no command echoed.
     assert not output.exists() and "spacy train" not in result.stdout
-    missing = run_script("train.py", ["conner-mine", "--pairs", tmp_path / "nope", "--output", output])
+    missing = run_command("train", ["conner-mine", "--pairs", tmp_path / "nope", "--output", output])
     assert_clear_error(missing, "no such file or folder of conjugate pairs")

@@ -12,8 +12,6 @@ import sys
 import spacy
 from spacy.tokens import DocBin
 
-import collect_pairs
-import convert
 from conner.files.outputs import atomic_output, atomic_output_dir
 from conner.consistency.pairs import write_pairs
 from test_bad_input import CONLL, invoke, stop_while_writing
@@ -35,7 +33,7 @@ def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
     source, out = tmp_path / "s.txt", tmp_path / "out.spacy"
     source.write_text(CONLL * 50, encoding="utf-8")
     out.write_bytes(b"OLD")
-    assert stop_while_writing("convert", [source, out, "--lang", "en"], signal.SIGTERM) == -signal.SIGTERM
+    assert stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGTERM) == -signal.SIGTERM
     assert out.read_bytes() == b"OLD"
     assert hidden(tmp_path) == []
 
@@ -43,10 +41,10 @@ def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
 def test_the_next_run_removes_what_sigkill_left(tmp_path):
     source, out = tmp_path / "s.txt", tmp_path / "out.spacy"
     source.write_text(CONLL * 50, encoding="utf-8")
-    assert stop_while_writing("convert", [source, out, "--lang", "en"], signal.SIGKILL) == -signal.SIGKILL
+    assert stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGKILL) == -signal.SIGKILL
     left = hidden(tmp_path)
     assert len(left) == 1 and left[0].startswith(".out.spacy.") and left[0].endswith(".part")
-    assert invoke(convert.main, [source, out, "--lang", "en"]).exit_code == 0
+    assert invoke("convert", [source, "-o", out, "--lang", "en"]).exit_code == 0
     assert hidden(tmp_path) == []
     assert len(list(DocBin().from_disk(out).get_docs(spacy.blank("en").vocab))) == 50
 
@@ -70,7 +68,7 @@ def test_a_stale_temporary_folder_is_removed_by_the_next_run(tmp_path):
     stale = tmp_path / f".pool.{dead_pid()}.q1w2e3r4.part"
     stale.mkdir()
     (stale / "pairs.spacy").write_bytes(b"half")
-    result = invoke(collect_pairs.main, [tmp_path / "pool", source])
+    result = invoke("collect-pairs", [source, "-o", tmp_path / "pool"])
     assert result.exit_code == 0, result.output
     assert hidden(tmp_path) == []
     with atomic_output_dir(tmp_path / "pool") as temporary:

@@ -7,7 +7,9 @@ import srsly
 import typer
 from PIL import Image
 
-import plots
+from conner.cli.plots import plots_cli
+from conner.runs import plots
+from conner.runs.reports import load_reports
 
 F1 = {  # system -> seed -> (de, es, nl)
     "conner-vanilla": {0: (0.60, 0.68, 0.70), 1: (0.58, 0.66, 0.66), 2: (0.59, 0.68, 0.68)},
@@ -52,7 +54,7 @@ def write_run(folder, losses, alpha=None, spans=False, shares=None):
 
 
 def test_f1_bars_are_seed_means_with_sample_std_and_seed_points(tmp_path):
-    reports = plots.load_reports([write_reports(tmp_path / "reports")])
+    reports = load_reports([write_reports(tmp_path / "reports")])
     columns, table = plots.f1_by_language(reports)
     assert columns == ["de", "es", "nl", "avg"]  # en is not a target language
     de = [100 * F1["conner-google"][s][0] for s in range(3)]
@@ -125,7 +127,7 @@ def test_loss_figure_has_one_colour_per_system_and_labelled_axes(tmp_path):
 
 
 def test_write_plots_makes_every_figure_the_inputs_allow(tmp_path):
-    reports = plots.load_reports([write_reports(tmp_path / "reports")])
+    reports = load_reports([write_reports(tmp_path / "reports")])
     write_run(tmp_path / "training" / "conner-google", [(0, {"conner_nll": 9.0, "conner_drop": 0.1, "conner_trans": 1.0}),
                                                         (100, {"conner_nll": 300.0, "conner_drop": 1.0,
                                                                "conner_trans": 10.0})], alpha=0.5, spans=True)
@@ -151,7 +153,7 @@ def test_span_figures_show_the_logged_values(tmp_path):
     assert list(line.get_xdata()) == [0, 100] and list(line.get_ydata()) == pytest.approx([0.0, 0.1])
     assert plots.span_steps_figure(plots.read_curves([write_run(tmp_path / "plain", [(0, {"conner_nll": 1.0})])])) is None
 
-    reports = plots.load_reports([write_reports(tmp_path / "reports")])
+    reports = load_reports([write_reports(tmp_path / "reports")])
     fig = plots.span_report_figure(reports)
     softmax_ax = fig.axes[0]
     heights = [p.get_height() for p in softmax_ax.patches]
@@ -161,10 +163,10 @@ def test_span_figures_show_the_logged_values(tmp_path):
 
 def test_main_writes_into_the_output_dir(tmp_path):
     write_reports(tmp_path / "reports")
-    plots.main([tmp_path / "reports", tmp_path / "missing.json"], logs=[tmp_path / "none"],
+    plots_cli([tmp_path / "reports", tmp_path / "missing.json"], logs=[tmp_path / "none"],
                output_dir=tmp_path / "png", prefix="", skip_empty=False)
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == ["f1_per_language.png", "span_diagnostics.png"]
     with pytest.raises(typer.BadParameter):
-        plots.main([tmp_path / "missing.json"], logs=[], output_dir=tmp_path / "empty", prefix="", skip_empty=False)
-    plots.main([tmp_path / "missing.json"], logs=[], output_dir=tmp_path / "empty", prefix="", skip_empty=True)
+        plots_cli([tmp_path / "missing.json"], logs=[], output_dir=tmp_path / "empty", prefix="", skip_empty=False)
+    plots_cli([tmp_path / "missing.json"], logs=[], output_dir=tmp_path / "empty", prefix="", skip_empty=True)
     assert not (tmp_path / "empty").exists()

@@ -5,7 +5,7 @@ from pathlib import Path
 import spacy
 from spacy.util import load_config, registry
 
-import convert as convert_script
+from conner.cli import convert as convert_script
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """The protocol line of a report comes from what the reports record."""
-import report
-from protocol_line import protocol_line
+from conner.cli.report import report_cli
+from conner.runs.protocol_line import protocol_line
 
 
 def _report(system, seed=0, pairs=None, alpha=0.0, beta=0.0, pairs_per_batch=4, max_steps=300, overrides=None):
@@ -53,14 +53,12 @@ def test_report_main_writes_the_built_line(tmp_path):
     srsly.write_json(tmp_path / "v.json", _report("vanilla"))
     srsly.write_json(tmp_path / "c.json", _report("conner", pairs="p", alpha=0.5, beta=0.5))
     out = tmp_path / "r.md"
-    report.main([tmp_path / "v.json", tmp_path / "c.json"], output=out, title="T", protocol="note", baseline="vanilla")
+    report_cli([tmp_path / "v.json", tmp_path / "c.json"], output=out, title="T", protocol="note", baseline="vanilla")
     assert out.read_text(encoding="utf8").splitlines()[2] == (
         "encoder encoders/e5-small; 300 steps; ConNER: 4 conjugate pairs a step, alpha = beta = 0.5; note; training seed 0")
 
 
 def test_the_hardware_a_report_names_is_in_the_line():
-    from protocol_line import protocol_line
-
     reports = [{"system": "vanilla", "protocol": {"encoder": "e", "seed": 0, "max_steps": 3}, "hardware": "NVIDIA H200"}]
     assert protocol_line(reports).endswith("NVIDIA H200")
     assert "H200" not in protocol_line([{**reports[0], "hardware": None}])

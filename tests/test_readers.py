@@ -1,5 +1,5 @@
 """The readers of conner.prepare (JSON lines, UniversalNER iob2, plain text)
-and scripts/convert.py's --format, --label-map and folder inputs."""
+and ``conner convert``'s --format, --label-map and folder inputs."""
 import json
 import zlib
 from pathlib import Path
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import spacy
 import srsly
-import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-import convert as convert_script
+from conner.cli import app
+from conner.cli import convert as convert_script
 from conner.prepare.conll import ConllFormatError, read_conll, sentence_to_doc
 from conner.prepare.jsonl import read_jsonl
 from conner.prepare.readers import parse_label_map, read_sentences, relabel
@@ -60,10 +60,9 @@ def write_jsonl(path: Path, objects, extra_lines=()) -> Path:
     return path
 
 
-def run_convert(*args):
-    app = typer.Typer()
-    app.command()(convert_script.main)
-    return CliRunner().invoke(app, [str(a) for a in args])
+def run_convert(source, output, *args):
+    """``conner convert SOURCE -o OUTPUT ARGS`` in-process."""
+    return CliRunner().invoke(app, ["convert", str(source), "-o", str(output), *map(str, args)])
 
 
 def docbin_strings(path: Path):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-import import_conner_release as importer
+from conner.cli import import_release as importer
 from conner.prepare.conll import ConllFormatError
 from conner.prepare.release import (
     TARGET_FILE,

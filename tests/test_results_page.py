@@ -1,12 +1,12 @@
-"""docs/RESULTS.md is written by scripts/results_page.py from docs/results.yml and reports/."""
+"""docs/RESULTS.md is written by ``conner results-page`` from docs/results.yml and reports/."""
 import re
 from pathlib import Path
 
 import pytest
 import srsly
 
-import results_page
-from report import seeds_table
+from conner.cli import app, results_page
+from conner.runs.reports import seeds_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ROOT / "docs" / "results.yml"
@@ -92,11 +92,8 @@ def test_a_bad_section_stops_with_one_line_naming_it(tmp_path, section, message)
     sections = write_list(tmp_path / "results.yml", [section])
     output = tmp_path / "RESULTS.md"
     from typer.testing import CliRunner
-    import typer
 
-    app = typer.Typer()
-    app.command()(results_page.main)
-    result = CliRunner().invoke(app, [str(sections), str(output), "--root", str(tmp_path)])
+    result = CliRunner().invoke(app, ["results-page", str(sections), "-o", str(output), "--root", str(tmp_path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith(f"Error: {sections}") and message in line

@@ -5,11 +5,13 @@ from pathlib import Path
 import pytest
 import srsly
 import typer
-from spacy.cli._util import parse_config_overrides
 from spacy.util import load_config
+from weasel.util import parse_config_overrides
 
-from seed_grid import expected_protocol, find_reusable, parse_systems
-from training_command import System, read_grid, train_command
+from conner.cli.seed_grid import seed_grid_cli
+from conner.runs import seed_grid
+from conner.runs.seed_grid import expected_protocol, find_reusable, parse_systems
+from conner.runs.training_command import System, read_grid, train_command
 
 SETTINGS = dict(train="corpus/en_train.spacy", dev="corpus/en_dev_sample.spacy", encoder="encoders/e5-small",
                 max_steps=300, eval_frequency=100, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)
@@ -105,8 +107,6 @@ def test_override_values_reach_spacy_as_json(tmp_path):
     (system,) = read_grid(grid)
     cmd = train_command(Path("c.cfg"), Path("out"), SETTINGS, 0, system)
     assert cmd[cmd.index("--initialize.after_init.freeze") + 1] == "false"
-    from spacy.cli._util import parse_config_overrides
-
     overrides = parse_config_overrides(cmd[cmd.index("--initialize.after_init.freeze"):])
     assert overrides["initialize.after_init.freeze"] is False
     assert overrides["training.optimizer.learn_rate.initial_rate"] == 2e-05
@@ -135,11 +135,9 @@ def _fake_run(calls, fail=(), config=None):
 
 @pytest.mark.parametrize("workers", [1, 3])
 def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp_path, monkeypatch, workers):
-    import seed_grid
-
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
-    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
+    seed_grid_cli(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                    train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                    beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
                    training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
@@ -151,7 +149,7 @@ def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp
     assert [c[c.index("--system.seed") + 1] for c in trainings][:2] == ["0", "0"] or workers > 1
     assert all((log is None) == (workers == 1) for _, log in calls)
     calls.clear()  # a second call finds every report and does nothing
-    seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
+    seed_grid_cli(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                    train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                    beta=0.5, gpu_id=-1, workers=workers, reuse=None, diagnostic_pairs=None,
                    training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
@@ -159,12 +157,10 @@ def test_every_run_gets_a_report_in_order_and_logs_go_to_files_when_parallel(tmp
 
 
 def test_a_failed_parallel_run_does_not_stop_the_others(tmp_path, monkeypatch):
-    import seed_grid
-
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls, fail=("conner",)))
     with pytest.raises(SystemExit):
-        seed_grid.main(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
+        seed_grid_cli(Path("c.cfg"), seeds="0,1", system=["vanilla=", "conner=p"], grid=None, only=[], test=["x=t.spacy"],
                        train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                        beta=0.5, gpu_id=-1, workers=2, reuse=None, diagnostic_pairs=None,
                        training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
@@ -173,23 +169,21 @@ def test_a_failed_parallel_run_does_not_stop_the_others(tmp_path, monkeypatch):
 
 
 def test_only_runs_the_named_systems_and_names_an_unknown_one(tmp_path, monkeypatch):
-    import seed_grid
-
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
     args = dict(seeds="1,2", system=["vanilla=", "conner=p", "other=q"], grid=None, test=["x=t.spacy"],
                 train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5,
                 beta=0.5, gpu_id=-1, workers=1, reuse=None, diagnostic_pairs=None,
                 training_dir=tmp_path / "training", reports_dir=tmp_path / "reports")
-    seed_grid.main(Path("c.cfg"), only=["conner", "vanilla"], **args)
+    seed_grid_cli(Path("c.cfg"), only=["conner", "vanilla"], **args)
     assert sorted(p.name for p in (tmp_path / "reports").glob("*.json")) == [
         "conner-seed1.json", "conner-seed2.json", "vanilla-seed1.json", "vanilla-seed2.json"]
     with pytest.raises(typer.BadParameter, match="no system named typo"):
-        seed_grid.main(Path("c.cfg"), only=["conner", "typo"], **args)
+        seed_grid_cli(Path("c.cfg"), only=["conner", "typo"], **args)
 
 
 def _one_vanilla_run(tmp_path) -> dict:
-    """seed_grid.main's arguments for vanilla, seed 0, under ``tmp_path``."""
+    """seed_grid_cli's arguments for vanilla, seed 0, under ``tmp_path``."""
     return dict(seeds="0", system=["vanilla="], grid=None, only=[], test=["x=t.spacy"], train="t", dev="d",
                 encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1,
                 workers=1, reuse=None, diagnostic_pairs=None, training_dir=tmp_path / "training",
@@ -199,8 +193,6 @@ def _one_vanilla_run(tmp_path) -> dict:
 def test_a_model_trained_under_another_config_is_trained_again(tmp_path, monkeypatch):
     """The trained.json marker alone does not make a model reusable: its
     saved config must still be what the config and overrides give."""
-    import seed_grid
-
     config = tmp_path / "c.cfg"
     config.write_text(
         "[paths]\ntrain = null\ndev = null\nencoder = null\nloss_log = null\n\n[system]\nseed = 0\n\n"
@@ -209,28 +201,26 @@ def test_a_model_trained_under_another_config_is_trained_again(tmp_path, monkeyp
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls, config=config))
     trainings = lambda: sum("train" in cmd for cmd, _ in calls)  # noqa: E731
-    seed_grid.main(config, **_one_vanilla_run(tmp_path))
+    seed_grid_cli(config, **_one_vanilla_run(tmp_path))
     assert trainings() == 1
     calls.clear()
-    seed_grid.main(config, **_one_vanilla_run(tmp_path))  # same config: nothing to do
+    seed_grid_cli(config, **_one_vanilla_run(tmp_path))  # same config: nothing to do
     assert calls == []
     config.write_text(config.read_text(encoding="utf8").replace("batch_size = 64", "batch_size = 1000"), encoding="utf8")
-    seed_grid.main(config, **_one_vanilla_run(tmp_path))  # the config changed: train and evaluate again
+    seed_grid_cli(config, **_one_vanilla_run(tmp_path))  # the config changed: train and evaluate again
     assert trainings() == 1 and len(calls) == 2
     trained = load_config(tmp_path / "training" / "vanilla-seed0" / "model-best" / "config.cfg")
     assert trained["nlp"]["batch_size"] == 1000
 
 
 def test_a_report_older_than_its_model_is_evaluated_again(tmp_path, monkeypatch):
-    import seed_grid
-
     calls = []
     monkeypatch.setattr(seed_grid, "_run", _fake_run(calls))
-    seed_grid.main(Path("c.cfg"), **_one_vanilla_run(tmp_path))
+    seed_grid_cli(Path("c.cfg"), **_one_vanilla_run(tmp_path))
     report = tmp_path / "reports" / "vanilla-seed0.json"
     marker = tmp_path / "training" / "vanilla-seed0" / "trained.json"
     os.utime(report, (marker.stat().st_mtime - 60,) * 2)
     calls.clear()
-    seed_grid.main(Path("c.cfg"), **_one_vanilla_run(tmp_path))
+    seed_grid_cli(Path("c.cfg"), **_one_vanilla_run(tmp_path))
     assert len(calls) == 1 and "train" not in calls[0][0]  # evaluated, not trained
     assert report.stat().st_mtime >= marker.stat().st_mtime

@@ -1,5 +1,5 @@
-"""One `spacy train` command for the single runs (scripts/train.py) and the
-grids (scripts/seed_grid.py): project.yml's runs train exactly as the
+"""One `spacy train` command for the single runs (``conner train``) and the
+grids (``conner seed-grid``): project.yml's runs train exactly as the
 hand-written `spacy train` lines they replaced."""
 import json
 import re
@@ -10,17 +10,18 @@ from pathlib import Path
 import pytest
 import srsly
 import typer
-from spacy.cli._util import parse_config_overrides
 from spacy.util import load_config
 from typer.testing import CliRunner
-from weasel.util import load_project_config
+from weasel.util import load_project_config, parse_config_overrides
 
-import train
-from training_command import System, changed_settings, config_overrides, read_grid, run_overrides, train_command
+from conner.cli import app, train
+from conner.runs.training_command import (
+    System, changed_settings, config_overrides, read_grid, run_overrides, train_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The single runs' lines of project.yml before scripts/train.py.
+# The single runs' lines of project.yml before ``conner train``.
 TRAIN_LINES = {
     "train": "python -m spacy train configs/conner.cfg --output training/conner-vanilla --paths.loss_log training/conner-vanilla/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
     "train-baseline": "python -m spacy train configs/conner.cfg --output training/ner --paths.loss_log training/ner/losses.jsonl --nlp.pipeline '[\"transformer\",\"ner\"]' --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
@@ -29,17 +30,17 @@ TRAIN_LINES = {
     "train-smoke": "python -m spacy train configs/conner.cfg --output training/smoke --paths.loss_log training/smoke/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/smoke/en_train.spacy --paths.dev corpus/smoke/en_dev.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.smoke_steps} --training.eval_frequency 10 --training.optimizer.learn_rate.warmup_steps 2 --system.seed ${vars.seed}",
 }
 EVALUATE_LINES = {
-    "evaluate": "python scripts/evaluate.py training/conner-vanilla/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-vanilla --output reports/conner-vanilla.json --gpu-id ${vars.gpu_id}",
-    "evaluate-baseline": "python scripts/evaluate.py training/ner/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system spacy-ner --output reports/ner.json --gpu-id ${vars.gpu_id}",
-    "evaluate-conner": "python scripts/evaluate.py training/conner-google/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-google --output reports/conner-google.json --gpu-id ${vars.gpu_id}",
-    "evaluate-conner-translated": "python scripts/evaluate.py training/conner-es-${vars.translate_engine}/model-best de=corpus/de_test.spacy es=corpus/es_test.spacy nl=corpus/nl_test.spacy en=corpus/en_test.spacy --system conner-es-${vars.translate_engine} --output reports/conner-es-${vars.translate_engine}.json --gpu-id ${vars.gpu_id}",
+    "evaluate": "python -m conner evaluate training/conner-vanilla/model-best --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --system conner-vanilla --output reports/conner-vanilla.json --gpu-id ${vars.gpu_id}",
+    "evaluate-baseline": "python -m conner evaluate training/ner/model-best --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --system spacy-ner --output reports/ner.json --gpu-id ${vars.gpu_id}",
+    "evaluate-conner": "python -m conner evaluate training/conner-google/model-best --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --system conner-google --output reports/conner-google.json --gpu-id ${vars.gpu_id}",
+    "evaluate-conner-translated": "python -m conner evaluate training/conner-es-${vars.translate_engine}/model-best --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --system conner-es-${vars.translate_engine} --output reports/conner-es-${vars.translate_engine}.json --gpu-id ${vars.gpu_id}",
 }
 GRID_LINES = {
-    "seed-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --system conner-vanilla= --system conner-google=corpus/pairs/google --system conner-es-${vars.translate_engine}=corpus/pairs/es-${vars.translate_engine} --reuse reports --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy",
-    "dev-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.dev_grid_seeds} --grid configs/grid_dev.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test es_dev=corpus/es_dev.spacy --test nl_dev=corpus/nl_dev.spacy --workers ${vars.grid_workers} --diagnostic-pairs corpus/pairs/google --training-dir training/${vars.dev_grid_name} --reports-dir reports/${vars.dev_grid_name}",
-    "alpha-beta-check": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.seed} --alpha ${vars.check_weight} --beta ${vars.check_weight} --system conner-google-w${vars.check_weight}=corpus/pairs/google --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test en_dev=corpus/en_dev_sample.spacy --training-dir training/alpha_beta --reports-dir reports/alpha_beta",
-    "paper-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_paper.yml --train corpus/en_train_full.spacy --dev corpus/en_dev.spacy --encoder ${vars.paper_encoder} --gpu-id ${vars.paper_gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --training-dir training/paper --reports-dir reports/paper",
-    "languages-grid": "python scripts/seed_grid.py configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_languages.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --training-dir training/languages --reports-dir reports/languages",
+    "seed-grid": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.grid_seeds} --system conner-vanilla= --system conner-google=corpus/pairs/google --system conner-es-${vars.translate_engine}=corpus/pairs/es-${vars.translate_engine} --reuse reports --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy",
+    "dev-grid": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.dev_grid_seeds} --grid configs/grid_dev.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test es_dev=corpus/es_dev.spacy --test nl_dev=corpus/nl_dev.spacy --workers ${vars.grid_workers} --diagnostic-pairs corpus/pairs/google --training-dir training/${vars.dev_grid_name} --reports-dir reports/${vars.dev_grid_name}",
+    "alpha-beta-check": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.seed} --alpha ${vars.check_weight} --beta ${vars.check_weight} --system conner-google-w${vars.check_weight}=corpus/pairs/google --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test en_dev=corpus/en_dev_sample.spacy --training-dir training/alpha_beta --reports-dir reports/alpha_beta",
+    "paper-grid": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_paper.yml --train corpus/en_train_full.spacy --dev corpus/en_dev.spacy --encoder ${vars.paper_encoder} --gpu-id ${vars.paper_gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --test en=corpus/en_test.spacy --training-dir training/paper --reports-dir reports/paper",
+    "languages-grid": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_languages.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --training-dir training/languages --reports-dir reports/languages",
 }
 # Default vars, and others, to see that each var still reaches its runs.
 VAR_SETS = [{}, {"vars.encoder": "xlm-roberta-large", "vars.max_steps": 7, "vars.eval_frequency": 3,
@@ -58,10 +59,10 @@ def substitute(line, variables):
 
 
 def train_py_command(script_line):
-    """What ``scripts/train.py`` would run for a project.yml line."""
+    """What ``conner train`` would run for a project.yml line."""
     args = shlex.split(script_line)
-    assert args[:2] == ["python", "scripts/train.py"]
-    result = CliRunner().invoke(train.app, args[2:] + ["--dry-run"])
+    assert args[:4] == ["python", "-m", "conner", "train"], script_line
+    result = CliRunner().invoke(app, args[3:] + ["--dry-run"])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
@@ -136,26 +137,8 @@ def test_every_system_of_the_systems_file_matches_its_former_line():
     assert all(s.pairs is None for s in systems.values())  # both train vanilla: alpha = beta = 0
     for name, command in [("conner-vanilla", "train"), ("ner", "train-baseline")]:
         (line,) = commands[command]["script"]
-        assert shlex.split(line)[2] == name
+        assert shlex.split(line)[4] == name
     assert systems["ner"].overrides["nlp.pipeline"] == ["transformer", "ner"]
-
-
-def code_of(script):
-    """``script`` and the scripts it imports, transitively; and whether any
-    of them imports the conner package (or trains with it)."""
-    found, needs_conner, todo = set(), False, [script]
-    while todo:
-        path = todo.pop()
-        if path in found:
-            continue
-        found.add(path)
-        source = (ROOT / path).read_text(encoding="utf8")
-        needs_conner |= bool(re.search(r"^\s*(from|import) conner\b", source, re.M))
-        needs_conner |= path in ("scripts/train.py", "scripts/seed_grid.py")  # spacy train: the component
-        for module in re.findall(r"^from (\w+) import", source, re.M):
-            if (ROOT / "scripts" / f"{module}.py").exists():
-                todo.append(f"scripts/{module}.py")
-    return found, needs_conner
 
 
 def test_every_command_lists_the_code_it_runs():
@@ -163,13 +146,11 @@ def test_every_command_lists_the_code_it_runs():
     for name, command in commands.items():
         deps = command.get("deps", [])
         for line in command["script"]:
-            for script in re.findall(r"scripts/\w+\.py", line):
-                scripts, needs_conner = code_of(script)
-                assert scripts <= set(deps), (name, scripts - set(deps))
-                assert not needs_conner or "components/conner" in deps, name
-            if "spacy train" in line or "scripts/train.py" in line or "scripts/seed_grid.py" in line:
+            if "-m conner" in line or "spacy train" in line:
+                assert "components/conner" in deps, name
+            if "spacy train" in line or "conner train" in line or "conner seed-grid" in line:
                 assert "configs/conner.cfg" in deps, name
-            if "scripts/train.py" in line:
+            if "conner train" in line:
                 assert "configs/systems.yml" in deps, name
             for grid in re.findall(r"--grid (\S+)", line):
                 assert grid in deps, name
@@ -194,7 +175,7 @@ def test_extra_overrides_win_and_unset_settings_keep_the_config():
 
 
 def test_the_grid_command_is_unchanged_by_the_move():
-    """seed_grid.py's settings are all given, so its commands are as before
+    """``conner seed-grid``'s settings are all given, so its commands are as before
     (the same arguments and options; their order means nothing to spaCy)."""
     settings = dict(train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4,
                     alpha=0.5, beta=0.5, gpu_id=-1)

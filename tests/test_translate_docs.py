@@ -1,4 +1,4 @@
-"""translate_docs and translate.py: conjugate spans on both sides, counts, errors."""
+"""translate_docs and ``conner translate``: conjugate spans on both sides, counts, errors."""
 import json
 import shutil
 
@@ -7,7 +7,7 @@ import spacy
 from spacy.tokens import Doc, DocBin
 from typer.testing import CliRunner
 
-import translate
+from conner.cli import app
 from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import (
     SPAN_LABELS_KEY,
@@ -178,9 +178,9 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
             target_doc("nada aquí".split(), [], "d1"),
             target_doc("( Madrid ) y París".split(), [[0, 1, 2], [1, 4, 5]], "d2")]
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = CliRunner().invoke(typer_app(), [
-        str(tmp_path / "in.spacy"), str(tmp_path / "out.spacy"), "--engine", "fake",
-        "--cache", str(tmp_path / "cache.sqlite"), "--batch-size", "2", "--no-progress"])
+    result = CliRunner().invoke(app, [
+        "translate", str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"), "--engine", "fake",
+        "--cache", str(tmp_path / "cache.sqlite"), "--sentences-per-call", "2", "--no-progress"])
     assert result.exit_code == 0, result.output
     out = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(EN.vocab))
     assert [d._.conjugate_role for d in out] == ["target", "translation"] * 2
@@ -200,14 +200,6 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
     # d1 has no span, so d0 and d2 make one batch: 2 sentences + 4 spans.
     assert (summary["cache_misses"], summary["cache_hits"], summary["engine_calls"]) == (6, 0, 1)
     assert summary["engine"] == "fake" and summary["model"] == "fake-1"
-
-
-def typer_app():
-    import typer
-
-    app = typer.Typer()
-    app.command()(translate.main)
-    return app
 
 
 @pytest.mark.integration

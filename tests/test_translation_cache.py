@@ -15,7 +15,6 @@ from conner.prepare.translation import CachedTranslator, TranslationCache
 from translation_fakes import FunctionEngine
 
 TESTS = Path(__file__).resolve().parent
-SCRIPTS = TESTS.parent / "scripts"
 
 
 def test_cache_is_keyed_by_engine_model_and_languages(tmp_path):
@@ -45,23 +44,20 @@ def test_cached_translator_sends_only_new_distinct_texts(tmp_path):
 
 RUNNER = """
 import sys
-sys.path[:0] = [{tests!r}, {scripts!r}]
-import typer
-import translate
+sys.path[:0] = [{tests!r}]
+from conner.cli import app
 from conner.prepare.translation import register_engine
 from translation_fakes import SlowLoggingEngine
 register_engine("slow-fake", SlowLoggingEngine)
-app = typer.Typer()
-app.command()(translate.main)
-app()
+app(args=["translate", *sys.argv[1:]], prog_name="conner")
 """
 
 
 def _run(tmp_path: Path, log: Path, delay: float) -> subprocess.Popen:
-    code = RUNNER.format(tests=str(TESTS), scripts=str(SCRIPTS))
-    args = [sys.executable, "-c", code, str(tmp_path / "in.spacy"), str(tmp_path / "out.spacy"),
+    code = RUNNER.format(tests=str(TESTS))
+    args = [sys.executable, "-c", code, str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"),
             "--engine", "slow-fake", "--option", f"log={log}", "--option", f"delay={delay}",
-            "--cache", str(tmp_path / "cache.sqlite"), "--batch-size", "5", "--no-progress"]
+            "--cache", str(tmp_path / "cache.sqlite"), "--sentences-per-call", "5", "--no-progress"]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

@@ -1,15 +1,15 @@
 """``I-PER I-LOC`` is two entities in every code path that turns tags or ids into spans.
 
 conlleval reads a label change inside a chunk as the start of a new one;
-bench_translation.py once merged the two into one candidate span.
+``conner bench translation`` once merged the two into one candidate span.
 """
 import zipfile
 
 import pytest
 import spacy
 
-import bench_translation
-import import_conner_release as importer
+from conner.cli import bench_translation
+from conner.cli import import_release as importer
 from conner.prepare.conll import chunks_from_tags, read_conll
 from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE
 

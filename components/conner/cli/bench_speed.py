@@ -1,5 +1,7 @@
 """Inference speed: the trained pipeline against a bare transformer pass.
 
+    conner bench speed training/conner-vanilla/model-best corpus/es_test.spacy --baseline training/ner/model-best
+
 Prints ``nlp.pipe`` words/s of (a) the transformer component alone, (b) the
 full conner pipeline and (c) optionally a built-in ``ner`` pipeline, all over
 the same pre-tokenized sentences, measured in interleaved rounds in one
@@ -11,13 +13,15 @@ from pathlib import Path
 from statistics import median
 from typing import Callable, Dict, List, Optional
 
-import spacy
 import srsly
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from .app import bench_app
+from .options import batch_size_option, gpu_id_option, int8_option, output_option
+from .pipelines import load_pipeline
 
 
 def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:
@@ -41,24 +45,32 @@ def transformer_only(nlp: Language) -> Callable[[List[List[str]], int], float]:
     return run
 
 
-def main(
+@bench_app.command("speed")
+def bench_speed_cli(
     model: Path = typer.Argument(..., help="Trained conner pipeline"),
     data: Path = typer.Argument(..., help="DocBin whose sentences are tagged"),
     baseline: Optional[Path] = typer.Option(None, help="A built-in ner pipeline to compare with"),
     n_sentences: int = typer.Option(1000, help="Sentences per round"),
     rounds: int = typer.Option(3, help="Interleaved timing rounds (median reported)"),
-    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
-    output: Optional[Path] = typer.Option(None, help="JSON file for the numbers"),
+    batch_size: int = batch_size_option(),
+    gpu_id: int = gpu_id_option(),
+    int8: bool = int8_option(),
+    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
 ) -> None:
-    refuse_overwriting_inputs([output], [model, data, baseline])
-    nlp = spacy.load(model)
+    """Words/s of a pipeline against its transformer alone (and a built-in ner pipeline)."""
+    try:
+        refuse_overwriting_inputs([output], [model, data, baseline])
+        nlp = load_pipeline(str(model), gpu_id, int8)
+    except ValueError as err:  # an output onto an input, no GPU, a damaged pipeline file
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
     sentences = [[t.text for t in doc] for doc in DocBin().from_disk(data).get_docs(nlp.vocab)][:n_sentences]
     runners: Dict[str, Callable] = {
         "transformer only": transformer_only(nlp),
         "conner pipeline": lambda s, b: words_per_second(nlp, s, b),
     }
     if baseline is not None:
-        ner_nlp = spacy.load(baseline)
+        ner_nlp = load_pipeline(str(baseline))
         runners["ner pipeline"] = lambda s, b: words_per_second(ner_nlp, s, b)
     for run in runners.values():  # warm-up: first calls allocate and load
         run(sentences[:64], batch_size)
@@ -79,7 +91,3 @@ def main(
     if output is not None:
         with atomic_output(output) as temporary:
             srsly.write_json(temporary, {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)})
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -12,22 +12,35 @@ against PER/LOC), scores 0 by construction: it is scored, with a warning.
 """
 import time
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Set
 
-import spacy
 import srsly
 import typer
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.metrics import (
+    classification_report,
+    f1_score,
+    precision_score,
+    recall_score,
+)
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 from tqdm import tqdm
 
-from conner.consistency.diagnostics import pair_span_diagnostics, sample_pairs
-from conner.files.docbins import read_doc_bin
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.consistency.pairs import bare_copy
-from conner.files import saved_files
+from ..consistency.diagnostics import pair_span_diagnostics, sample_pairs
+from ..consistency.pairs import bare_copy
+from ..files.docbins import read_doc_bin
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from .app import app
+from .options import (
+    batch_size_option,
+    gpu_id_option,
+    int8_option,
+    output_option,
+    parse_test_sets,
+    test_option,
+)
+from .pipelines import load_pipeline
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -82,22 +95,6 @@ def training_protocol(nlp: Language) -> Dict:
     }
 
 
-def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
-    """``NAME=PATH`` pairs, e.g. ``de=corpus/de_test.spacy``."""
-    pairs = []
-    for spec in specs:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise typer.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint="'TEST_SETS...'")
-        pairs.append((name, Path(path)))
-    names = [name for name, _ in pairs]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise typer.BadParameter(f"each test set needs its own name; {', '.join(repeated)} repeated",
-                                 param_hint="'TEST_SETS...'")
-    return pairs
-
-
 def read_test_set(path: Path) -> DocBin:
     """The DocBin of a test set; ValueError naming it if it is missing, not a DocBin or empty."""
     doc_bin = read_doc_bin(path)
@@ -127,26 +124,19 @@ def label_warning(name: str, path: Path, gold: List[Doc], predicted: List[Doc], 
     return None
 
 
-def load_pipeline(model: str, gpu_id: int) -> Language:
-    """``spacy.load(model)`` on ``gpu_id``; a one-line ValueError where that fails."""
-    if gpu_id >= 0:
-        try:
-            spacy.require_gpu(gpu_id)
-        except Exception as err:  # no GPU (ValueError), or no such device (CUDA's own errors)
-            raise ValueError(f"--gpu-id {gpu_id}: {' '.join(str(err).split())}") from None
-    return saved_files.load_pipeline(model)
-
-
-def main(
+@app.command("evaluate")
+def evaluate_cli(
     model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
-    test_sets: List[str] = typer.Argument(..., help="NAME=PATH.spacy, one per test set"),
-    output: Path = typer.Option(..., "--output", "-o", dir_okay=False, help="JSON file to write"),
+    test_sets: List[str] = test_option(),
+    output: Path = output_option("JSON report to write", dir_okay=False),
     system: str = typer.Option("", help="Name shown in the report (defaults to the model path)"),
-    batch_size: int = typer.Option(1000, min=1, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
-    gpu_id: int = typer.Option(-1, min=-1, help="GPU id, -1 for CPU"),
+    batch_size: int = batch_size_option(),
+    gpu_id: int = gpu_id_option(),
+    int8: bool = int8_option(),
     pairs: Optional[Path] = typer.Option(None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"),
     pairs_sample: int = typer.Option(300, min=1, help="Pairs in that fixed sample"),
 ) -> None:
+    """Score a pipeline on gold test sets (entity-level micro F1, seqeval)."""
     model_path = Path(model)
     sets = parse_test_sets(test_sets)
     inputs = [path for _, path in sets] + [pairs, model_path if model_path.exists() else None]
@@ -155,7 +145,7 @@ def main(
         doc_bins = {name: read_test_set(path) for name, path in sets}
         # Pair Docs are copied onto the pipeline's vocab when scored: any vocab reads them.
         pair_sample = sample_pairs(pairs, Vocab(), pairs_sample) if pairs is not None else None
-        nlp = load_pipeline(model, gpu_id)
+        nlp = load_pipeline(model, gpu_id, int8)
     except ValueError as err:  # OutputError, DamagedFileError, PairError, DocBinError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1)
@@ -181,7 +171,3 @@ def main(
                       f"{stats['illegal_translation']:.3f}, agree {stats['argmax_agree']:.3f}")
     with atomic_output(output) as temporary:
         srsly.write_json(temporary, report)
-
-
-if __name__ == "__main__":
-    typer.run(main)

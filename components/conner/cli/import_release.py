@@ -6,7 +6,7 @@ translation into English, same layout and span ids). Writes one DocBin that
 holds, for each kept pair, the target Doc followed by its translation Doc,
 with the same ``conjugate_id`` and the roles ``target`` and ``translation``
 (see ``conner.consistency.extensions``): the layout ``conner.consistency.pairs.write_pairs`` writes
-(for ``translate.py`` too) and ``conner.ConjugatePairs.v1`` reads. A DocBin does not store the language, so the
+(for ``conner translate`` too) and ``conner.ConjugatePairs.v1`` reads. A DocBin does not store the language, so the
 Docs take the vocab they are loaded with. Pair ids are the folder name and
 the sentence's 0-based block number in both files, e.g. ``En2De-17``.
 
@@ -22,8 +22,8 @@ found on both sides are kept; pairs left with no common span are dropped.
 Only the first two columns are read: the last column holds the *gold* target
 labels, which must never reach training, so ``doc.ents`` stays unset.
 
-    python scripts/import_conner_release.py assets/conner/En2De \
-        corpus/pairs_de.spacy --lang de --report reports/import_de.json
+    conner import-release assets/conner/En2De \
+        -o corpus/pairs_de.spacy --lang de --report reports/import_de.json
 """
 from collections import Counter
 from pathlib import Path
@@ -36,12 +36,12 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from conner.prepare.conll import doc_from_words
-from conner.consistency.extensions import set_conjugate_spans
-from conner.prepare.languages import require_language
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.consistency.pairs import write_pairs
-from conner.prepare.release import (
+from ..consistency.extensions import set_conjugate_spans
+from ..consistency.pairs import write_pairs
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..prepare.conll import doc_from_words
+from ..prepare.languages import require_language
+from ..prepare.release import (
     ReleasePair,
     Run,
     keys_of,
@@ -49,6 +49,8 @@ from conner.prepare.release import (
     release_files,
     without_repeated_keys,
 )
+from .app import app
+from .options import LANG_HELP, TRANSLATION_LANG_HELP, output_option
 
 COUNTS = (
     "pairs_read",
@@ -132,18 +134,20 @@ def import_release(
     return pairs, dict(sorted(counts.items()))
 
 
-def main(
+@app.command("import-release")
+def import_release_cli(
     release_dir: Path = typer.Argument(
         ..., exists=True, file_okay=False, help="An En2XX folder of the release"
     ),
-    output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy of the pairs"),
-    lang: str = typer.Option(..., "--lang", help="Language code of the target, e.g. de"),
-    translation_lang: str = typer.Option("en", "--translation-lang", help="Translation language"),
+    output_path: Path = output_option("Output .spacy of the pairs", dir_okay=False),
+    lang: str = typer.Option(..., "--lang", help=LANG_HELP),
+    translation_lang: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     pair_prefix: Optional[str] = typer.Option(
         None, "--pair-prefix", help="Prefix of pair ids (default: the folder name and '-')"
     ),
     report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
 ):
+    """Import one En2XX folder of the ConNER release as conjugate pairs."""
     prefix = f"{release_dir.name}-" if pair_prefix is None else pair_prefix
     try:
         require_language(lang)
@@ -180,7 +184,3 @@ def main(
         )
     msg.good(f"Wrote {counts['pairs_kept']} of {counts['pairs_read']} pairs")
     print(srsly.json_dumps(report, indent=2))
-
-
-if __name__ == "__main__":
-    typer.run(main)

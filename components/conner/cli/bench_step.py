@@ -8,7 +8,7 @@ each, their ratio, and the ratio of sub-word tokens each step feeds the
 transformer. ConNER does no more encoder work than its extra tokens need
 when the time ratio is not above the token ratio.
 
-    python scripts/bench_step.py configs/conner.cfg corpus/en_train.spacy corpus/pairs_es_google.spacy
+    conner bench step configs/conner.cfg corpus/en_train.spacy corpus/pairs_es_google.spacy
 """
 import random
 import time
@@ -22,8 +22,11 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
+from thinc.api import require_gpu
 
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from .app import bench_app
+from .options import gpu_id_option, output_option
 
 
 def build(config_path: Path, overrides: Dict) -> Language:
@@ -38,16 +41,21 @@ def subword_count(nlp: Language, examples: List[Example]) -> int:
     return sum(len(ids) for ids in tokenizer(texts, is_split_into_words=True)["input_ids"])
 
 
-def main(
+@bench_app.command("step")
+def bench_step_cli(
     config_path: Path = typer.Argument(..., exists=True),
     train_path: Path = typer.Argument(..., exists=True),
     pairs_path: Path = typer.Argument(..., exists=True),
     encoder: str = typer.Option("encoders/e5-small", help="paths.encoder"),
     steps: int = typer.Option(10, help="Timed steps per system"),
     seed: int = typer.Option(0),
-    output: Optional[Path] = typer.Option(None, help="JSON file for the numbers"),
+    gpu_id: int = gpu_id_option(),
+    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
 ) -> None:
+    """Time ConNER's training step against vanilla training on the same batches."""
     refuse_overwriting_inputs([output], [config_path, train_path, pairs_path])
+    if gpu_id >= 0:
+        require_gpu(gpu_id)
     common = {"paths.encoder": encoder, "paths.train": str(train_path), "paths.pairs": str(pairs_path), "system.seed": seed}
     systems = {
         "vanilla": {**common, "consistency.alpha": 0.0, "consistency.beta": 0.0},
@@ -82,7 +90,3 @@ def main(
     if output is not None:
         with atomic_output(output) as temporary:
             srsly.write_json(temporary, {"systems": result, "time_ratio": time_ratio, "token_ratio": token_ratio, "steps": steps})
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,18 +1,18 @@
 """Train one system with ``spacy train``: the single runs of project.yml.
 
-    python scripts/train.py SYSTEM [--pairs PATH] [--output DIR] PROTOCOL --seed N
+    conner train SYSTEM [--pairs PATH] [-o DIR] PROTOCOL --seed N
 
 SYSTEM names the run (its output is ``training/SYSTEM`` unless ``--output``
 says otherwise) and, where ``configs/systems.yml`` has an entry of that
 name, its config overrides (the built-in ``ner`` baseline); ``--pairs``
 trains ConNER on those conjugate pairs. A system without pairs trains
 vanilla (alpha = beta = 0). PROTOCOL is the shared settings, the same
-options as ``scripts/seed_grid.py`` takes (project.yml keeps each profile
+options as ``conner seed-grid`` takes (project.yml keeps each profile
 in one variable, e.g. ``${vars.cpu_protocol}``); a setting not given keeps
 ``configs/conner.cfg``'s value. Further ``--section.key value`` options are
 config overrides that win over everything else, as in ``spacy train``.
 
-The command is built by ``training_command.py``, as for the grids;
+The command is built by :mod:`conner.runs.training_command`, as for the grids;
 ``--dry-run`` prints it (JSON) instead of running it. Options are checked
 first: negative weights, counts or seeds, and ``--alpha``/``--beta`` for a
 system that trains vanilla (where they would have no effect), stop with one
@@ -27,16 +27,22 @@ from typing import List, Optional
 
 import click
 import typer
-from spacy.cli._util import parse_config_overrides
 from spacy.vocab import Vocab
+from weasel.util import (
+    parse_config_overrides,  # spaCy's own parser, public in weasel (spacy.cli's copy is private)
+)
 
-from conner.consistency.pairs import load_pairs
-from training_command import System, read_grid, train_command, with_epoch_schedule
+from ..consistency.pairs import load_pairs
+from ..runs.training_command import (
+    System,
+    read_grid,
+    train_command,
+    with_epoch_schedule,
+)
+from .app import app
+from .options import gpu_id_option, output_option
 
 SYSTEMS = Path("configs/systems.yml")
-
-app = typer.Typer(add_completion=False)
-
 
 def finite(value: Optional[float]) -> Optional[float]:
     """An option callback: a float option must be a number (not nan or inf)."""
@@ -64,7 +70,7 @@ def build_command(
     systems: Path = SYSTEMS, seed: Optional[int] = None, extra: Optional[List[str]] = None,
     epochs: Optional[float] = None, **settings,
 ) -> List[str]:
-    """The ``spacy train`` command of ``scripts/train.py``'s arguments; with
+    """The ``spacy train`` command of ``conner train``'s arguments; with
     ``epochs``, the steps and evaluation frequency come from the size of
     ``settings["train"]``."""
     if epochs is not None:
@@ -87,12 +93,12 @@ def build_command(
     return train_command(config, output or Path("training") / system, settings, seed, found)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def main(
+@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_cli(
     ctx: typer.Context,
     system: str = typer.Argument(..., help="Name of the run; its overrides are its entry in --systems, if any"),
     pairs: Optional[str] = typer.Option(None, help="Conjugate pairs (file or folder): ConNER; none: vanilla"),
-    output: Optional[Path] = typer.Option(None, help="Output folder (default: training/SYSTEM)"),
+    output: Optional[Path] = output_option("Output folder (default: training/SYSTEM)", default=None, file_okay=False),
     config: Path = typer.Option(Path("configs/conner.cfg"), exists=True, dir_okay=False),
     systems: Path = typer.Option(SYSTEMS, help="YAML file of systems: NAME -> config overrides"),
     train: Optional[str] = typer.Option(None, help="Labeled training DocBin"),
@@ -107,11 +113,13 @@ def main(
     alpha: Optional[float] = typer.Option(None, min=0.0, callback=finite, help="ConNER's dropout-consistency weight (needs pairs)"),
     beta: Optional[float] = typer.Option(None, min=0.0, callback=finite, help="ConNER's translation-consistency weight (needs pairs)"),
     seed: Optional[int] = typer.Option(None, min=0, help="Training seed (system.seed)"),
-    gpu_id: Optional[int] = typer.Option(None, min=-1, help="GPU id; none: spaCy's default, the CPU"),
+    gpu_id: Optional[int] = gpu_id_option(default=None),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the command (JSON) instead of running it"),
 ) -> None:
-    """Train SYSTEM with the shared overrides of training_command.py. Further
-    --section.key value options are config overrides that win over all others."""
+    """Train SYSTEM with spacy train and the project's shared overrides.
+
+    Further --section.key value options are config overrides that win over all others.
+    """
     cmd = build_command(
         system, pairs, output, config, systems, seed, ctx.args, epochs, train=train, dev=dev, encoder=encoder,
         max_steps=max_steps, eval_frequency=eval_frequency, pairs_per_batch=pairs_per_batch, alpha=alpha,
@@ -136,7 +144,3 @@ def check_pairs(path: Path) -> None:
         load_pairs(path, Vocab())
     except ValueError as error:  # PairError, or a file that is not a DocBin
         raise typer.BadParameter(str(error), param_hint="'--pairs'") from None
-
-
-if __name__ == "__main__":
-    app()

@@ -16,7 +16,7 @@ checked before the file is read; a file with no sentence (empty, or only
 ``-DOCSTART-`` lines) stops with an error and writes nothing; outputs never
 replace the input and appear only once complete (``conner.files.outputs``).
 
-    python scripts/convert.py assets/conll2002.zip corpus/es_test.spacy \
+    conner convert assets/conll2002.zip -o corpus/es_test.spacy \
         --lang es --member esp.testb --report reports/es_test.json
 """
 import codecs
@@ -31,10 +31,18 @@ from spacy.tokens import DocBin
 from tqdm import tqdm
 from wasabi import msg
 
-from conner.prepare.conll import SCHEMES, Sentence, sentence_to_doc
-from conner.prepare.readers import FORMATS, label_map_for, no_sentence_error, read_sentences, relabel
-from conner.prepare.languages import require_language
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..prepare.conll import SCHEMES, Sentence, sentence_to_doc
+from ..prepare.languages import require_language
+from ..prepare.readers import (
+    FORMATS,
+    label_map_for,
+    no_sentence_error,
+    read_sentences,
+    relabel,
+)
+from .app import app
+from .options import LANG_HELP, output_option
 
 
 def sample_sentences(sentences: Sequence[Sentence], fraction: float, seed: int) -> List[Sentence]:
@@ -145,12 +153,13 @@ def check_fraction(value: float) -> float:
     return value
 
 
-def main(
+@app.command("convert")
+def convert_cli(
     input_path: Path = typer.Argument(
         ..., exists=True, help="CoNLL file or zip archive; for the other formats a file or a folder of files"
     ),
-    output_path: Path = typer.Argument(..., dir_okay=False, help="Output .spacy file"),
-    lang: str = typer.Option("xx", "--lang", help="Language code of the blank vocab"),
+    output_path: Path = output_option("Output .spacy file", dir_okay=False),
+    lang: str = typer.Option("xx", "--lang", help=LANG_HELP),
     scheme: str = typer.Option("auto", "--scheme", callback=check_scheme, help=f"auto or one of {', '.join(SCHEMES)}"),
     member: Optional[str] = typer.Option(
         None, "--member", help="File inside a zip archive, e.g. esp.train"
@@ -164,6 +173,7 @@ def main(
     input_format: str = typer.Option("conll", "--format", help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)"),
     label_map: List[str] = typer.Option([], "--label-map", help="FROM=TO, repeatable: rename entity labels (iob2 maps OTH=MISC unless a map is given; OTH=OTH keeps it)"),
 ):
+    """Convert CoNLL (or JSONL, IOB2, plain text) to a DocBin, one Doc per sentence."""
     try:
         # Checked before the file is read: a typo must not cost a long read.
         require_language(lang)
@@ -189,7 +199,3 @@ def main(
         with atomic_output(report_path) as temporary:
             srsly.write_json(temporary, report)
     print(srsly.json_dumps(report, indent=2))
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,15 +1,15 @@
 """Translate weakly tagged target Docs into conjugate translation Docs.
 
 Reads a DocBin of target-language Docs with candidate spans (from
-``weak_tag.py``), translates them with placeholders (ConNER section 2.3) and
+``conner weak-tag``), translates them with placeholders (ConNER section 2.3) and
 writes a DocBin holding, for each kept sentence, the target Doc (role
 "target", spans reduced to those that survived translation) followed by
 its translation Doc (role "translation"); both share a conjugate id. A
 summary JSON (counts, survival rates, engine time, cache hits) is written
 next to the output unless ``--summary`` says where.
 
-    python scripts/translate.py INPUT.spacy OUTPUT.spacy --engine apertium --src es --tgt en \\
-        --cache cache/translate.sqlite --batch-size 64
+    conner translate INPUT.spacy -o OUTPUT.spacy --engine apertium --lang es --translation-lang en \\
+        --cache cache/translate.sqlite --sentences-per-call 64
 
 Engine options go as ``--option key=value`` (repeatable), e.g.
 ``--engine stored --option paths=data/En2Es --option on_missing=empty``,
@@ -22,7 +22,7 @@ never replace the input or the cache, and appear only once complete
 naming ``--option``. The input is checked before the engine is loaded: a
 Doc that is a translation, or whose span lies outside it, is empty or
 inverted, or repeats a key, stops the run with one line naming the file and
-the pair id (weak_tag.py never writes such spans, so the file was damaged or
+the pair id (conner weak-tag never writes such spans, so the file was damaged or
 edited); overlapping spans keep the first and are counted in the summary
 (``overlapping_spans``). When not one sentence is kept (e.g. a DocBin
 without conjugate spans), the summary says why and nothing else is written
@@ -36,13 +36,20 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
-from conner.files.docbins import read_docs
-from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
-from conner.prepare.languages import require_language
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.consistency.pairs import PairError, span_problem, write_pairs
-from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
-from conner.prepare.translation.engines import TranslationEngine, TranslationError
+from ..consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
+from ..consistency.pairs import PairError, span_problem, write_pairs
+from ..files.docbins import read_docs
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..prepare.languages import require_language
+from ..prepare.translation import (
+    TranslationCache,
+    TranslationSummary,
+    get_engine,
+    translate_docs,
+)
+from ..prepare.translation.engines import TranslationEngine, TranslationError
+from .app import app
+from .options import LANG_HELP, TRANSLATION_LANG_HELP, output_option
 
 
 def parse_options(options: List[str]) -> Dict[str, Any]:
@@ -73,7 +80,7 @@ def read_target_docs(input_path: Path, lang: str) -> List[Doc]:
         where = f"{input_path}: pair {pair_id!r}" if pair_id is not None else f"{input_path}: doc {index}"
         role = doc._.get(CONJUGATE_ROLE)
         if role not in (None, "target"):
-            raise PairError(f"{where}: a Doc with role {role!r}; translate.py reads target Docs (weak_tag.py's output)")
+            raise PairError(f"{where}: a Doc with role {role!r}; conner translate reads target Docs (conner weak-tag's output)")
         problem = span_problem(doc._.get(CONJUGATE_SPANS), len(doc), disjoint=False)
         if problem is not None:
             raise PairError(f"{where}: target: {problem}")
@@ -122,20 +129,21 @@ def nothing_kept_message(input_path: Path, summary: TranslationSummary) -> str:
     """Why no sentence of ``input_path`` became a pair, with the counts."""
     return (
         f"0 of {summary.sentences} sentences of {input_path} kept: {summary.no_spans} without "
-        f"conjugate spans (run weak_tag.py first?), {summary.empty} empty, {summary.too_long} "
+        f"conjugate spans (run conner weak-tag first?), {summary.empty} empty, {summary.too_long} "
         f"too long, {summary.sentences_dropped} dropped after translation; nothing written"
     )
 
 
-def main(
+@app.command("translate")
+def translate_cli(
     input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="DocBin of target Docs with conjugate spans"),
-    output_path: Path = typer.Argument(..., dir_okay=False, help="DocBin to write (target + translation Docs)"),
+    output_path: Path = output_option("DocBin to write (target + translation Docs)", dir_okay=False),
     engine: str = typer.Option("apertium", help="apertium, opus-mt, google or stored"),
-    src: str = typer.Option("es", help="Language of the input Docs"),
-    tgt: str = typer.Option("en", help="Language to translate into"),
+    src: str = typer.Option("es", "--lang", help=LANG_HELP),
+    tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     cache: Optional[Path] = typer.Option(None, dir_okay=False, help="SQLite translation cache"),
-    batch_size: int = typer.Option(64, min=1, help="Sentences per engine call"),
-    typed_placeholders: bool = typer.Option(False, help="PER0 instead of SPAN0 (needs weak_tag.py --keep-labels)"),
+    sentences_per_call: int = typer.Option(64, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"),
+    typed_placeholders: bool = typer.Option(False, help="PER0 instead of SPAN0 (needs conner weak-tag --keep-labels)"),
     max_tokens: Optional[int] = typer.Option(None, min=1, help="Skip longer sentences (counted)"),
     summary: Optional[Path] = typer.Option(None, dir_okay=False, help="Summary JSON (default: next to the output)"),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
@@ -155,7 +163,7 @@ def main(
         raise typer.Exit(1)
     try:
         result = translate_file(
-            docs, output_path, translation_engine, cache, batch_size,
+            docs, output_path, translation_engine, cache, sentences_per_call,
             typed_placeholders, max_tokens, progress,
         )
     except (ValueError, TranslationError) as err:  # an engine that fails mid-run, labels missing
@@ -176,7 +184,3 @@ def main(
         f"engine {result.engine_seconds:.1f}s, cache {result.cache_hits} hits / "
         f"{result.cache_misses} misses -> {output_path}, {summary_path}"
     )
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,7 +1,7 @@
 """Check a wheel built by ``spacy package``: it requires the component package,
 installs, and its pipeline loads and tags in a fresh process.
 
-    python scripts/check_package.py packages/xx_conner_xx-0.1.0
+    conner package-check packages/xx_conner_xx-0.1.0
 """
 import os
 import subprocess
@@ -11,6 +11,8 @@ import zipfile
 from pathlib import Path
 
 import typer
+
+from .app import app
 
 REQUIRED = "conner-spacy"
 PROBE = """
@@ -39,7 +41,9 @@ def requirements(wheel: Path) -> list:
     return [line.split(":", 1)[1].strip() for line in lines if line.startswith("Requires-Dist:")]
 
 
-def main(package_dir: Path = typer.Argument(..., exists=True, file_okay=False)) -> None:
+@app.command("package-check")
+def package_check_cli(package_dir: Path = typer.Argument(..., exists=True, file_okay=False)) -> None:
+    """Check a spacy package wheel: it requires conner-spacy, installs, loads and tags."""
     wheel = find_wheel(package_dir)
     required = requirements(wheel)
     print(f"{wheel.name} requires: {', '.join(required)}")
@@ -53,7 +57,3 @@ def main(package_dir: Path = typer.Argument(..., exists=True, file_okay=False)) 
         env = {**os.environ, "PYTHONPATH": target}
         subprocess.run([sys.executable, "-c", PROBE, package_name], check=True, env=env)
     print(f"OK: {package_name} installs, loads with spacy.load and renders with displaCy")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -5,11 +5,11 @@ renders it as the package's README: the description, a table of sources
 (datasets, encoder, translation engine, each with its licence), the label
 scheme, the accuracy table (``performance``) and the notes. The scores are
 the zero-shot F1 per test set of the pipeline's evaluation report (written by
-``scripts/evaluate.py``), so the card always shows the numbers of the model
+``conner evaluate``), so the card always shows the numbers of the model
 it ships::
 
-    python scripts/model_card.py training/conner-google/model-best reports/conner-google.json \\
-        --output packages/conner_xx-meta.json --name conner_xx --version 0.1.0 \\
+    conner model-card training/conner-google/model-best reports/conner-google.json \\
+        -o packages/conner_xx-meta.json --name conner_xx --version 0.1.0 \\
         --translations google-release --train-fraction 0.05 \\
         --compare reports/conner-vanilla.json
     python -m spacy package training/conner-google/model-best packages \\
@@ -22,7 +22,9 @@ import srsly
 import typer
 from spacy.schemas import ModelMetaSchema, validate
 
-from conner.files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from ..files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
+from .app import app
+from .options import output_option
 
 PAPER = "https://aclanthology.org/2022.emnlp-main.236/"
 RESEARCH_ONLY = "research use only (CoNLL-2002/2003 data terms)"
@@ -144,13 +146,13 @@ def performance(results: Dict[str, Dict], source_lang: str) -> Dict[str, object]
 
 
 def read_report(path: Path) -> Dict:
-    """An evaluation report of scripts/evaluate.py, checked for its results."""
+    """An evaluation report of conner evaluate, checked for its results."""
     if not path.is_file():
-        raise CardError(f"{path}: no such evaluation report (run scripts/evaluate.py first)")
+        raise CardError(f"{path}: no such evaluation report (run conner evaluate first)")
     report = srsly.read_json(path)
     results = report.get("results") if isinstance(report, dict) else None
     if not results or not all(isinstance(r, dict) and "f" in r for r in results.values()):
-        raise CardError(f"{path}: not an evaluation report of scripts/evaluate.py (no results with an F1)")
+        raise CardError(f"{path}: not an evaluation report of conner evaluate (no results with an F1)")
     return report
 
 
@@ -299,10 +301,11 @@ def build_meta(
     return meta
 
 
-def main(
+@app.command("model-card")
+def model_card_cli(
     model: Path = typer.Argument(..., help="Trained pipeline folder (its meta.json gives language and labels)"),
-    report: Path = typer.Argument(..., help="Its evaluation report (scripts/evaluate.py), the source of the scores"),
-    output: Path = typer.Option(..., "--output", "-o", help="Meta JSON to write, for spacy package --meta-path"),
+    report: Path = typer.Argument(..., help="Its evaluation report (conner evaluate), the source of the scores"),
+    output: Path = output_option("Meta JSON to write, for spacy package --meta-path", dir_okay=False),
     name: str = typer.Option(..., help="Package name without the language prefix, e.g. conner_xx"),
     version: str = typer.Option(..., help="Package version, e.g. 0.1.0"),
     translations: List[str] = typer.Option([], help=f"Where the conjugate pairs' translations came from, once per source: {', '.join(TRANSLATIONS)}"),
@@ -314,6 +317,7 @@ def main(
     author: str = typer.Option(AUTHOR, help="Author shown in the package README"),
     url: str = typer.Option(PAPER, help="The URL the author links to"),
 ) -> None:
+    """Write the meta JSON of a pipeline package: scores, data, training settings."""
     try:
         refuse_overwriting_inputs([output], [model, report, *compare])
         meta = build_meta(
@@ -326,7 +330,3 @@ def main(
         srsly.write_json(temporary, meta)
     scores = ", ".join(f"{key[7:]} {100 * value:.2f}" for key, value in meta["performance"].items() if isinstance(value, float))
     print(f"{output}: {meta['lang']}_{name} {version}; F1 {scores}")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -7,7 +7,7 @@ boundaries (types are dropped). Translates everything twice through one
 fresh cache: a cold run (every text goes to the engine) and a warm run
 (every text comes from the cache), and prints both summaries.
 
-    python scripts/bench_translation.py conll2002.zip --member conll2002/esp.train
+    conner bench translation conll2002.zip --member conll2002/esp.train --lang es
 """
 import json
 import tempfile
@@ -18,10 +18,17 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
-from conner.prepare.conll import doc_from_words, read_conll
-from conner.consistency.extensions import set_conjugate_spans
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.prepare.translation import TranslationCache, TranslationSummary, get_engine, translate_docs
+from ..consistency.extensions import set_conjugate_spans
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..prepare.conll import doc_from_words, read_conll
+from ..prepare.translation import (
+    TranslationCache,
+    TranslationSummary,
+    get_engine,
+    translate_docs,
+)
+from .app import bench_app
+from .options import LANG_HELP, TRANSLATION_LANG_HELP, output_option
 
 
 def gold_candidate_docs(
@@ -39,15 +46,16 @@ def gold_candidate_docs(
     return docs
 
 
-def main(
+@bench_app.command("translation")
+def bench_translation_cli(
     zip_path: Path = typer.Argument(..., help="NLTK conll2002.zip"),
     member: str = typer.Option("conll2002/esp.train", help="File inside the zip"),
     engine: str = typer.Option("apertium"),
-    src: str = typer.Option("es"),
-    tgt: str = typer.Option("en"),
-    batch_size: int = typer.Option(256),
+    src: str = typer.Option("es", "--lang", help=LANG_HELP),
+    tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
+    sentences_per_call: int = typer.Option(256, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"),
     limit: Optional[int] = typer.Option(None, help="First N sentences only"),
-    output: Optional[Path] = typer.Option(None, help="Write both summaries as JSON"),
+    output: Optional[Path] = output_option("Write both summaries as JSON", default=None, dir_okay=False),
 ) -> None:
     """Cold- and warm-cache throughput plus placeholder survival by kind."""
     refuse_overwriting_inputs([output], [zip_path])
@@ -60,14 +68,10 @@ def main(
             for run in ("cold", "warm"):
                 summary = TranslationSummary()
                 for _ in translate_docs(docs, translation_engine, nlp, cache=cache,
-                                        batch_size=batch_size, summary=summary, progress=True):
+                                        batch_size=sentences_per_call, summary=summary, progress=True):
                     pass
                 results[run] = summary.to_dict()
                 typer.echo(f"{run}: {json.dumps(results[run], indent=1)}")
     if output is not None:
         with atomic_output(output) as temporary:
             temporary.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,9 +1,9 @@
 """Figures of the results: F1 per language, loss terms and span diagnostics.
 
-Reads evaluation reports (as written by ``scripts/evaluate.py``; a directory
+Reads evaluation reports (as written by ``conner evaluate``; a directory
 stands for its ``*.json`` files) and training loss logs
 (``training/RUN/losses.jsonl``, written by ``conner.ConsoleLogger.v1``), and
-writes PNGs into ``--output-dir``:
+writes PNGs into a folder (``conner plots --output``):
 
 - ``f1_per_language.png``: F1 per target language (and their average) for
   every system, mean over seeds with sample-std error bars and the per-seed
@@ -14,8 +14,8 @@ writes PNGs into ``--output-dir``:
   ``span_diagnostics.png`` (reports with ``spans``): mass on "illegal" and
   target/translation argmax agreement on conjugate pairs.
 
-    python scripts/plots.py reports/conner-vanilla.json reports/conner-google.json \\
-        --logs training/conner-vanilla --logs training/conner-google --output-dir reports
+    conner plots reports/conner-vanilla.json reports/conner-google.json \\
+        --logs training/conner-vanilla --logs training/conner-google -o reports
 """
 import re
 import statistics
@@ -28,12 +28,11 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 import srsly  # noqa: E402
-import typer  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 from spacy.util import load_config  # noqa: E402
 
-from report import f1_row, group_by_system, load_reports, target_columns, test_sets  # noqa: E402
+from .reports import f1_row, group_by_system, target_columns, test_sets  # noqa: E402
 
 SPAN_SOURCES = ("softmax", "crf")
 # (key in the span statistics, axis title)
@@ -387,24 +386,3 @@ def write_plots(reports: List[Dict], logs: Sequence[Path], output_dir: Path, pre
         if steps is not None:
             written.append(save(steps, output_dir / f"{prefix}span_diagnostics_steps.png"))
     return written
-
-
-def main(
-    reports: List[Path] = typer.Argument(..., help="Evaluation JSON files or directories of them (missing ones are skipped)"),
-    logs: List[Path] = typer.Option([], "--logs", help="losses.jsonl files, run directories or directories of runs"),
-    output_dir: Path = typer.Option(Path("reports"), "--output-dir", "-o", help="Folder for the PNG files"),
-    prefix: str = typer.Option("", help="Prefix of the file names, e.g. seeds_"),
-    skip_empty: bool = typer.Option(False, "--skip-empty", help="Nothing to plot is no error (a workflow not run yet)"),
-) -> None:
-    found = load_reports(reports)
-    if not found and not find_loss_logs(logs):
-        where = ", ".join(map(str, [*reports, *logs]))
-        if skip_empty:
-            print(f"plots: nothing to plot in {where}")
-            return
-        raise typer.BadParameter(f"No reports or loss logs found in {where}")
-    write_plots(found, logs, output_dir, prefix)
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,10 +1,10 @@
 """Our runs beside the paper's numbers: one markdown table per data size.
 
-    python scripts/paper_table.py --table table1 --group "100 %=reports/table1" \\
-        --baseline vanilla --output reports/table1.md
+    conner paper-table --table table1 --group "100 %=reports/table1" \\
+        --baseline vanilla -o reports/table1.md
 
 Each ``--group LABEL=DIR`` is a folder of evaluation reports (one per
-system and training seed, as ``scripts/seed_grid.py`` writes them) and the
+system and training seed, as ``conner seed-grid`` writes them) and the
 key of the paper's numbers for that data size in ``--paper`` (YAML: table
 -> size -> system -> language -> F1); ``--paper-group`` takes the paper's
 numbers of one size for every group (Table 5 ran on all of English train,
@@ -19,11 +19,10 @@ import statistics
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import srsly
 import typer
 
-from protocol_line import protocol_line
-from report import TARGETS, _cell, _mean_std, group_by_system, load_reports
+from .protocol_line import protocol_line
+from .reports import TARGETS, _cell, _mean_std, group_by_system
 
 LANGUAGES = (*TARGETS, "avg", "en")
 
@@ -112,40 +111,3 @@ def paper_table(groups: List[Tuple[str, List[Dict]]], paper: Dict[str, Dict], ba
         sections.append(f"## {label} of English train{note}\n\n{protocol_line(reports, '', True)}\n\n"
                         f"{group_table(reports, numbers, baseline)}\n")
     return "\n".join(sections)
-
-
-def main(
-    table: str = typer.Option(..., help="The paper's table in --paper: table1, table2 or table5"),
-    group: List[str] = typer.Option(..., help="LABEL=DIR: a data size and its reports folder; repeatable"),
-    output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
-    paper: Path = typer.Option(Path("configs/paper/tables.yml"), exists=True, dir_okay=False),
-    paper_group: Optional[str] = typer.Option(None, help="Compare every group with the paper's numbers of this size"),
-    baseline: str = typer.Option("vanilla", help="The system the others are paired with"),
-    only: List[str] = typer.Option([], help="Only these systems (repeatable; the baseline is always kept)"),
-    title: str = typer.Option("", help="Heading (default: the table's name)"),
-    protocol: str = typer.Option("", help="What the reports do not record (data sample, model selection)"),
-) -> None:
-    """Write the table of our runs beside the paper's, and print it."""
-    numbers = srsly.read_yaml(paper)
-    if table not in numbers:
-        raise typer.BadParameter(f"--table: {paper} has no {table!r} (have {', '.join(numbers)})")
-    if paper_group is not None and paper_group not in numbers[table]:
-        raise typer.BadParameter(f"--paper-group: {paper}'s {table} has no {paper_group!r}")
-    found = []
-    for label, directory in parse_groups(group):
-        reports = [r for r in load_reports([directory]) if not only or r["system"] in {*only, baseline}]
-        if reports:
-            found.append((label, reports))
-        else:
-            print(f"{label}: no reports in {directory} yet")
-    if not found:
-        raise typer.BadParameter(f"none of the groups has reports: {', '.join(group)}")
-    text = f"# {title or table}\n\n" + (f"{protocol}\n\n" if protocol else "")
-    text += paper_table(found, numbers[table], baseline, paper_group)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf8")
-    print(text)
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -4,7 +4,7 @@ The page is made from a list of sections (``docs/results.yml``), each one
 table::
 
     - title: "Test sets: vanilla, ConNER, Table-4 ablations, built-in ner"
-      table: reports/test.md           # a table written by scripts/report.py ...
+      table: reports/test.md           # a table written by conner report ...
       # reports: [reports/test]        # ... or evaluation JSONs (files or folders), summarised here
       # baseline: vanilla              # with reports: the system the others are compared with
       protocol: "What the table's recorded protocol line leaves out."
@@ -17,7 +17,7 @@ Adding a table to the page is one more entry in that list. A section whose
 table or reports do not exist is an error that names it, never an empty
 section. The page says nothing that the entries and the reports do not say.
 
-    python scripts/results_page.py docs/results.yml docs/RESULTS.md
+    conner results-page docs/results.yml -o docs/RESULTS.md
 """
 import re
 from pathlib import Path
@@ -26,13 +26,21 @@ from typing import Dict, List, Optional
 import srsly
 import typer
 
-from conner.files.outputs import atomic_output
-from protocol_line import protocol_line
-from report import group_by_system, load_reports, results_table, seeds_table, spans_table
+from ..files.outputs import atomic_output
+from ..runs.protocol_line import protocol_line
+from ..runs.reports import (
+    group_by_system,
+    load_reports,
+    results_table,
+    seeds_table,
+    spans_table,
+)
+from .app import app
+from .options import output_option
 
 ALLOWED_KEYS = {"title", "table", "reports", "baseline", "protocol", "command", "note", "systems"}
 GENERATED = (
-    "<!-- Written by scripts/results_page.py from docs/results.yml and reports/: "
+    "<!-- Written by `conner results-page` from docs/results.yml and reports/: "
     "edit those, then run `python -m spacy project run results-page`. -->"
 )
 
@@ -136,11 +144,13 @@ def anchor(title: str) -> str:
     return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
 
 
-def main(
+@app.command("results-page")
+def results_page_cli(
     sections: Path = typer.Argument(Path("docs/results.yml"), help="The list of sections (YAML)"),
-    output: Path = typer.Argument(Path("docs/RESULTS.md"), help="The page to write"),
+    output: Path = output_option("The page to write", default=Path("docs/RESULTS.md"), dir_okay=False),
     root: Path = typer.Option(Path("."), help="The folder the sections' paths are relative to"),
 ) -> None:
+    """Write the results page from its list of sections and the reports."""
     try:
         page = render_page(sections, root)
     except SectionError as err:
@@ -149,7 +159,3 @@ def main(
     with atomic_output(output) as temporary:
         temporary.write_text(page, encoding="utf8")
     print(f"{output}: {page.count(chr(10) + '## ')} sections")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,7 +1,7 @@
 """A case-study page: the sentences where two pipelines tag entities differently.
 
 Both pipelines tag copies of the gold words of a test DocBin (as
-``scripts/evaluate.py`` does). Where their entities differ, the differing
+``conner evaluate`` does). Where their entities differ, the differing
 entities are grouped into connected clusters (overlapping spans), and each
 cluster is one difference of a kind:
 
@@ -14,21 +14,24 @@ Gold decides which side is right over the cluster's tokens. The page shows
 each such sentence rendered by displaCy (gold, A, B), grouped by kind with
 counts, in test-set order; ``--limit`` caps the sentences shown per group.
 
-    python scripts/case_study.py training/conner-vanilla/model-best \\
+    conner case-study training/conner-vanilla/model-best \\
         training/conner-es-apertium/model-best corpus/es_test.spacy \\
-        --output reports/case_study_es.html --name-a vanilla --name-b ConNER
+        -o reports/case_study_es.html --name-a vanilla --name-b ConNER
 """
 import html
 import warnings
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-import spacy
 import typer
 from spacy import displacy
 from spacy.tokens import Doc, DocBin
 
-from evaluate import tag_docs
+from ..files.outputs import atomic_output
+from .app import app
+from .evaluate import tag_docs
+from .options import batch_size_option, gpu_id_option, output_option
+from .pipelines import load_pipeline
 
 Entity = Tuple[int, int, str]  # token start, token end (exclusive), label
 
@@ -200,9 +203,9 @@ def build_page(cases: Sequence[Case], names: Tuple[str, str], title: str, subtit
 
 
 def case_study(model_a: str, model_b: str, test_path: Path, names: Tuple[str, str], limit: int = 20,
-               batch_size: int = 1000) -> Tuple[str, List[Case]]:
+               batch_size: int = 1000, gpu_id: int = -1) -> Tuple[str, List[Case]]:
     """Tag the test set with both pipelines; return the page and the cases."""
-    nlp_a, nlp_b = spacy.load(model_a), spacy.load(model_b)
+    nlp_a, nlp_b = load_pipeline(model_a, gpu_id), load_pipeline(model_b, gpu_id)
     gold = list(DocBin().from_disk(test_path).get_docs(nlp_a.vocab))
     cases = find_cases(gold, tag_docs(nlp_a, gold, batch_size), tag_docs(nlp_b, gold, batch_size))
     title = f"Case study: {names[0]} vs {names[1]} on {test_path.name}"
@@ -212,25 +215,26 @@ def case_study(model_a: str, model_b: str, test_path: Path, names: Tuple[str, st
     return build_page(cases, names, title, subtitle, limit), cases
 
 
-def main(
+@app.command("case-study")
+def case_study_cli(
     model_a: str = typer.Argument(..., help="First pipeline (e.g. vanilla)"),
     model_b: str = typer.Argument(..., help="Second pipeline (e.g. ConNER)"),
     test_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Test DocBin with gold doc.ents"),
-    output: Path = typer.Option(..., "--output", "-o", help="HTML file to write"),
+    output: Path = output_option("HTML file to write", dir_okay=False),
     name_a: str = typer.Option("vanilla", help="Name of the first pipeline on the page"),
     name_b: str = typer.Option("ConNER", help="Name of the second pipeline on the page"),
     limit: int = typer.Option(20, help="Sentences shown per kind of difference (0: all)"),
-    batch_size: int = typer.Option(64, help="nlp.pipe batch size"),
-    gpu_id: int = typer.Option(-1, help="GPU id, -1 for CPU"),
+    batch_size: int = batch_size_option(),
+    gpu_id: int = gpu_id_option(),
 ) -> None:
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    page, cases = case_study(model_a, model_b, test_path, (name_a, name_b), limit, batch_size)
+    """Write an HTML page of the sentences where two pipelines tag entities differently."""
+    try:
+        page, cases = case_study(model_a, model_b, test_path, (name_a, name_b), limit, batch_size, gpu_id)
+    except ValueError as err:  # no GPU, a damaged pipeline file
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(page, encoding="utf8")
+    with atomic_output(output) as temporary:
+        temporary.write_text(page, encoding="utf8")
     counts = {kind: len(members) for kind, members in group_cases(cases).items()}
     print(f"case study: {len(cases)} sentences differ {counts}; wrote {output}")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -21,8 +21,10 @@ from typing import Dict, List
 import typer
 from spacy.vocab import Vocab
 
-from conner.files.outputs import atomic_output_dir, refuse_overwriting_inputs
-from conner.consistency.pairs import PairError, read_pair_file
+from ..consistency.pairs import PairError, read_pair_file
+from ..files.outputs import atomic_output_dir, refuse_overwriting_inputs
+from .app import app
+from .options import output_option
 
 
 def count_pairs(files: List[Path]) -> Dict[Path, int]:
@@ -58,17 +60,15 @@ def collect_pairs(output_dir: Path, files: List[Path]) -> Dict[Path, int]:
     return {output_dir / f.name: counts[f] for f in files}
 
 
-def main(
-    output_dir: Path = typer.Argument(..., file_okay=False, help="Directory to (re)create"),
+@app.command("collect-pairs")
+def collect_pairs_cli(
     files: List[Path] = typer.Argument(..., help="Conjugate-pair .spacy files to pool (validated first)"),
+    output_dir: Path = output_option("Directory to (re)create", file_okay=False),
 ) -> None:
+    """Pool conjugate-pair DocBins into one folder for the pairs reader."""
     try:
         copies = collect_pairs(output_dir, files)
     except (ValueError, FileNotFoundError) as err:
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1)
     print(f"{output_dir}: {', '.join(f'{c.name} ({n} pairs)' for c, n in copies.items())}")
-
-
-if __name__ == "__main__":
-    typer.run(main)

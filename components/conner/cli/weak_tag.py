@@ -1,21 +1,21 @@
 """Mark candidate spans in unlabeled target Docs with a weak tagger.
 
 ConNER (section 2.3) takes candidate spans from a tagger trained on source
-data only, and uses their boundaries, not their types. This script runs a
+data only, and uses their boundaries, not their types. This command runs a
 trained spaCy pipeline over the unlabeled Docs and stores the predicted
 entities' boundaries as the Docs' conjugate spans (role "target", span keys
 0..n-1). The Docs written out are rebuilt from the words alone: they carry
 no entities, tags or other annotation of the input, so neither gold labels
 of the input nor the weak tagger's types reach training. ``--keep-labels``
 stores the predicted types in ``doc.user_data`` for typed placeholders only
-(``translate.py --typed-placeholders`` removes them again). A progress bar
+(``conner translate --typed-placeholders`` removes them again). A progress bar
 counts the Docs; the output never replaces the input or the model and
 appears only once complete (``conner.files.outputs``). Options and the input are
 checked before the model is loaded: a missing input, one that is not a
 DocBin or holds no Doc, and a model that cannot be loaded (a damaged file
 is named) stop the run with one line (exit 1).
 
-    python scripts/weak_tag.py MODEL INPUT.spacy OUTPUT.spacy
+    conner weak-tag MODEL INPUT.spacy -o OUTPUT.spacy
 """
 from collections import Counter
 from pathlib import Path
@@ -26,12 +26,18 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
 
-from conner.files.docbins import read_doc_bin
-from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.consistency.pairs import bare_copy
-from conner.consistency.extensions import SPAN_LABELS_KEY
-from conner.files.saved_files import load_pipeline
+from ..consistency.extensions import (
+    SPAN_LABELS_KEY,
+    conjugate_id,
+    get_conjugate_spans,
+    set_conjugate_spans,
+)
+from ..consistency.pairs import bare_copy
+from ..files.docbins import read_doc_bin
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from .app import app
+from .options import batch_size_option, gpu_id_option, output_option
+from .pipelines import load_pipeline
 
 
 def weak_tag_docs(
@@ -73,13 +79,15 @@ def span_counts(docs: Iterable[Doc]) -> Counter:
     return counts
 
 
-def main(
+@app.command("weak-tag")
+def weak_tag_cli(
     model: str = typer.Argument(..., help="Trained spaCy pipeline (name or path)"),
     input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Unlabeled target-language DocBin"),
-    output_path: Path = typer.Argument(..., dir_okay=False, help="DocBin to write"),
+    output_path: Path = output_option("DocBin to write", dir_okay=False),
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
     keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
-    batch_size: int = typer.Option(1000, min=1, help="nlp.pipe batch size: large, so that the transformer can group sentences by length"),
+    batch_size: int = batch_size_option(),
+    gpu_id: int = gpu_id_option(),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
@@ -89,7 +97,7 @@ def main(
         doc_bin = read_doc_bin(input_path)
         if not len(doc_bin):
             raise ValueError(f"{input_path} holds no Doc; nothing written")
-        nlp = load_pipeline(model)
+        nlp = load_pipeline(model, gpu_id)
     except ValueError as err:  # OutputError, DocBinError, DamagedFileError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1)
@@ -104,7 +112,3 @@ def main(
     )
     if counts["docs"] and not counts["spans"]:
         typer.echo(f"Warning: {model} predicted no entities at all", err=True)
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -1,16 +1,13 @@
-"""Collect evaluation JSON files into one markdown table (and print it).
+"""Markdown tables of evaluation reports (``conner report``, ``conner results-page``).
 
 Reports of the same system from several training seeds (as written by
-``scripts/seed_grid.py``) are summarised as mean ± sample standard deviation.
+``conner seed-grid``) are summarised as mean ± sample standard deviation.
 """
 import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import srsly
-import typer
-
-from protocol_line import protocol_line
 
 TARGETS = ("de", "es", "nl")
 # Target-language dev sets: settings are chosen on these, never on a test set.
@@ -171,7 +168,7 @@ SPAN_COLUMNS = {
 
 def spans_table(reports: List[Dict]) -> str:
     """Span distributions on a fixed sample of conjugate pairs (reports made
-    with ``evaluate.py --pairs``): mass on "illegal" and argmax agreement
+    with ``conner evaluate --pairs``): mass on "illegal" and argmax agreement
     between target and translation, from the emission softmax and from the
     CRF marginals, and how often both CRF argmaxes are an entity type.
     Empty if no report has them."""
@@ -189,33 +186,3 @@ def spans_table(reports: List[Dict]) -> str:
         return ""
     headers = ["system", "seed"] + [header for columns in SPAN_COLUMNS.values() for header, _ in columns]
     return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + rows)
-
-
-def main(
-    reports: List[Path] = typer.Argument(..., help="Evaluation JSON files (missing ones are skipped)"),
-    output: Path = typer.Option(..., "--output", "-o", help="Markdown file to write"),
-    title: str = typer.Option("Zero-shot NER, entity-level micro F1 (seqeval)", help="Heading"),
-    protocol: str = typer.Option(
-        "", help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol"
-    ),
-    baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
-) -> None:
-    found = load_reports(reports)
-    if not found:
-        raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
-    several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
-    table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
-    protocol = protocol_line(found, protocol, several_seeds)
-    text = f"# {title}\n\n{protocol}\n\n{table}\n"
-    spans = spans_table(found)
-    if spans:
-        text += f"\n## Span distributions on conjugate pairs\n\n{spans}\n"
-    if not several_seeds:
-        text += f"\n## Per entity type\n\n{per_type_table(found)}\n"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf8")
-    print(f"\n{protocol}\n\n{table}\n")
-
-
-if __name__ == "__main__":
-    typer.run(main)

@@ -14,27 +14,35 @@ In one run over the same test sets, prints words/s of:
 each as a ratio to the limit, rounds interleaved, median of ``--rounds``.
 It checks that both ``nlp.pipe`` paths give the same entities, and reports
 the peak and steady RSS of ``spacy.load`` (in a fresh process, see
-``bench_load.py``) and the peak RSS of this run.
+``conner bench load``) and the peak RSS of this run.
 
-    python scripts/bench_inference.py training/conner-vanilla/model-best es=corpus/es_test.spacy
+    conner bench inference training/conner-vanilla/model-best --test es=corpus/es_test.spacy
 """
 import resource
 import time
 from pathlib import Path
 from statistics import median
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
-import spacy
 import srsly
 import torch
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from conner.transformer.length_batching import length_groups, sort_encoder_batches
-
-from bench_load import load_rss_mb
-from evaluate import parse_test_sets
+from ..files.outputs import atomic_output
+from ..transformer.length_batching import length_groups, sort_encoder_batches
+from .app import bench_app
+from .bench_load import load_rss_mb
+from .options import (
+    batch_size_option,
+    gpu_id_option,
+    int8_option,
+    output_option,
+    parse_test_sets,
+    test_option,
+)
+from .pipelines import load_pipeline
 
 
 def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:
@@ -47,10 +55,11 @@ def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padde
     else:
         batches = [list(range(i, min(i + 64, len(ids)))) for i in range(0, len(ids), 64)]
     encoder.eval()
+    device = next(encoder.parameters()).device
     with torch.no_grad():
         for batch in batches:
             padded = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
-            encoder(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"])
+            encoder(input_ids=padded["input_ids"].to(device), attention_mask=padded["attention_mask"].to(device))
 
 
 def pipe_entities(nlp: Language, docs: List[Doc], batch_size: int) -> List[List[tuple]]:
@@ -58,26 +67,36 @@ def pipe_entities(nlp: Language, docs: List[Doc], batch_size: int) -> List[List[
     return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(inputs, batch_size=batch_size)]
 
 
-def main(
+@bench_app.command("inference")
+def bench_inference_cli(
     model: str = typer.Argument(..., help="Trained pipeline"),
-    test_sets: List[str] = typer.Argument(..., help="NAME=PATH.spacy"),
+    test_sets: List[str] = test_option(),
     rounds: int = typer.Option(3, help="Interleaved rounds; the median is reported"),
-    batch_size: int = typer.Option(0, help="nlp.pipe batch size (0: the pipeline's nlp.batch_size)"),
+    batch_size: int = batch_size_option(),
     max_padded: int = typer.Option(512, help="Padded sub-words per encoder call of the sorted pipe"),
     raw_padded: int = typer.Option(4096, help="Padded sub-words per batch of the raw sorted forward"),
     limit: int = typer.Option(0, help="Use only the first N sentences of each set (0: all)"),
-    output: Path = typer.Option(None, help="JSON file for the numbers"),
+    gpu_id: int = gpu_id_option(),
+    int8: bool = int8_option(),
+    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
 ) -> None:
-    load = load_rss_mb(model)
-    nlp = spacy.load(model)
+    """Inference speed of a pipeline against its encoder's limit, and the memory of loading."""
+    sets = parse_test_sets(test_sets)
+    load = load_rss_mb(model, gpu_id=gpu_id)
+    try:
+        nlp = load_pipeline(model, gpu_id, int8)
+    except ValueError as err:  # no GPU, a damaged pipeline file
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(1)
+
     wrapper = nlp.get_pipe("transformer").model.layers[0]
     unsorted_forward = getattr(wrapper._func, "unsorted", wrapper._func)
     wrapper._func = unsorted_forward
     sort_encoder_batches(wrapper, max_padded)
     sorted_forward = wrapper._func
-    size = batch_size or nlp.batch_size
+    size = batch_size
     results: Dict[str, Dict] = {}
-    for name, path in parse_test_sets(test_sets):
+    for name, path in sets:
         docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
         docs = docs[:limit] if limit else docs
         words = sum(len(d) for d in docs)
@@ -112,10 +131,7 @@ def main(
     print(f"spacy.load alone (fresh process): peak RSS {load['load peak']:.0f} MB, steady {load['load steady']:.0f} MB "
           f"({load['1st doc steady']:.0f} MB after the first doc); this run: peak RSS {run_mb:.0f} MB")
     if output is not None:
-        srsly.write_json(output, {"model": model, "load_peak_rss_mb": load["load peak"], "load_steady_rss_mb": load["load steady"],
-                                  "first_doc_steady_rss_mb": load["1st doc steady"], "run_peak_rss_mb": run_mb,
-                                  "threads": torch.get_num_threads(), "sets": results})
-
-
-if __name__ == "__main__":
-    typer.run(main)
+        with atomic_output(output) as temporary:
+            srsly.write_json(temporary, {"model": model, "load_peak_rss_mb": load["load peak"], "load_steady_rss_mb": load["load steady"],
+                                         "first_doc_steady_rss_mb": load["1st doc steady"], "run_peak_rss_mb": run_mb,
+                                         "threads": torch.get_num_threads(), "sets": results})

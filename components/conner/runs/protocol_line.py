@@ -1,9 +1,9 @@
 """The protocol line of a report table, built from what the reports record.
 
 Each evaluation report records how its model was trained
-(``report["protocol"]``, from ``evaluate.training_protocol``: encoder,
+(``report["protocol"]``, from ``conner evaluate``'s ``training_protocol``: encoder,
 steps, pairs, pairs per step, alpha, beta, seed; ``report["overrides"]``,
-from seed_grid.py: the system's own config overrides). The line states each
+from ``conner seed-grid``: the system's own config overrides). The line states each
 of these once, with the systems that differ from the common value, e.g.::
 
     encoder encoders/e5-small; 300 steps (600 for vanilla-600); ConNER: 4

@@ -1,7 +1,7 @@
 """The ``spacy train`` command of one training run, built in one place.
 
-``scripts/train.py`` (the single runs of project.yml) and
-``scripts/seed_grid.py`` (the grids) both train through
+``conner train`` (the single runs of project.yml) and
+``conner seed-grid`` (the grids) both train through
 :func:`train_command`, so every run gets its overrides of
 ``configs/conner.cfg`` the same way:
 
@@ -13,7 +13,7 @@
 3. the system's own overrides, which win.
 
 Systems are ``NAME -> {config.key: value}`` entries of a YAML file (the
-``--grid`` files of seed_grid.py, ``configs/systems.yml``), e.g.::
+``--grid`` files of ``conner seed-grid``, ``configs/systems.yml``), e.g.::
 
     conner-learned:
       paths.pairs: corpus/pairs/google

@@ -1,7 +1,7 @@
 """Train and evaluate several systems over several seeds, resumably.
 
 One ``spacy train`` per (system, seed), in its own process, then
-``scripts/evaluate.py`` on the test sets. Systems come from ``--system
+``conner evaluate`` on the test sets (``conner seed-grid`` is the command). Systems come from ``--system
 NAME=PAIRS`` or from a grid file (``--grid``, YAML): one entry per system,
 mapping spaCy config overrides to values, e.g.::
 
@@ -24,10 +24,9 @@ encoder) matches is copied instead of training again, e.g. the seed that
 Runs go seed by seed, so an interrupted grid has complete seeds first.
 ``--only NAME`` (repeatable) runs a subset of the systems, e.g. more seeds
 of the two entries of a grid that matter. The
-``spacy train`` command of each run comes from ``training_command.py``, as
-for the single runs of ``scripts/train.py``.
+``spacy train`` command of each run comes from :mod:`.training_command`, as
+for the single runs of ``conner train``.
 """
-import json
 import shutil
 import statistics
 import subprocess
@@ -35,18 +34,36 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Annotated, Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import srsly
 import typer
 
-from evaluate import parse_test_sets
-from training_command import (
-    System, changed_settings, config_overrides, read_grid, run_overrides, train_command, unique, with_epoch_schedule,
+from .training_command import (
+    System,
+    changed_settings,
+    config_overrides,
+    run_overrides,
+    train_command,
+    unique,
 )
 
-SCRIPTS = Path(__file__).parent
 TRAINED_MARKER = "trained.json"
+
+
+class GridPlan(NamedTuple):
+    """What every run of a grid shares: the config and protocol settings, the
+    test sets (``NAME=PATH`` specs and their names), where reports may be
+    reused from, the pairs every report summarises, and the output folders."""
+
+    config: Path
+    settings: Dict
+    tests: List[str]
+    test_names: List[str]
+    reuse: Optional[Path]
+    diagnostic_pairs: Optional[Path]
+    training_dir: Path
+    reports_dir: Path
 
 
 def parse_systems(specs: List[str]) -> List[System]:
@@ -61,7 +78,7 @@ def parse_systems(specs: List[str]) -> List[System]:
 
 
 def expected_protocol(settings: Dict, seed: int, system: System) -> Dict:
-    """The protocol fields that ``evaluate.training_protocol`` will record."""
+    """The protocol fields that ``conner evaluate`` will record (its ``training_protocol``)."""
     overrides = config_overrides(settings, seed, system)
     conner = system.pairs is not None
     return {
@@ -101,16 +118,21 @@ def find_reusable(
     return None
 
 
-def run_one(
-    label: str, config: Path, settings: Dict, seed: int, sys_: System, test: List[str], test_names: List[str],
-    reuse: Optional[Path], diagnostic_pairs: Optional[Path], training_dir: Path, reports_dir: Path,
-    log_to_file: bool, eta: str = "",
-) -> bool:
+def evaluate_command(plan: GridPlan, model: Path, system: str, output: Path) -> List[str]:
+    """The ``conner evaluate`` command line of one run's model."""
+    tests = [arg for spec in plan.tests for arg in ("--test", spec)]
+    pairs = ["--pairs", str(plan.diagnostic_pairs)] if plan.diagnostic_pairs else []
+    return [sys.executable, "-m", "conner", "evaluate", str(model), *tests, "--system", system,
+            "--output", str(output), "--gpu-id", str(plan.settings["gpu_id"]), *pairs]
+
+
+def run_one(plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bool, eta: str = "") -> bool:
     """Train (unless trained before) and evaluate one (system, seed); returns
     whether it did any work. With ``log_to_file`` the training's console
     output goes to ``train.log`` in its folder (parallel runs)."""
+    config, settings, reports_dir = plan.config, plan.settings, plan.reports_dir
     report_path = reports_dir / f"{sys_.name}-seed{seed}.json"
-    output = training_dir / f"{sys_.name}-seed{seed}"
+    output = plan.training_dir / f"{sys_.name}-seed{seed}"
     done_marker = output / TRAINED_MARKER
     trained_config = output / "model-best" / "config.cfg"
     if done_marker.exists():
@@ -129,7 +151,8 @@ def run_one(
     if report_path.exists():
         print(f"{label}: done before ({report_path})", flush=True)
         return False
-    reusable = find_reusable(reuse, sys_.name, expected_protocol(settings, seed, sys_), test_names, sys_.overrides)
+    reusable = find_reusable(plan.reuse, sys_.name, expected_protocol(settings, seed, sys_), plan.test_names,
+                             sys_.overrides)
     if reusable is not None:
         shutil.copy2(reusable, report_path)
         print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
@@ -148,12 +171,8 @@ def run_one(
         srsly.write_json(done_marker, {"train_seconds": train_seconds})
     print(f"{label}: evaluating", flush=True)
     partial = report_path.with_suffix(".partial")
-    _run(
-        [sys.executable, str(SCRIPTS / "evaluate.py"), str(output / "model-best"), *test,
-         "--system", sys_.name, "--output", str(partial), "--gpu-id", str(settings["gpu_id"]),
-         *(["--pairs", str(diagnostic_pairs)] if diagnostic_pairs else [])],
-        output / "evaluate.log" if log_to_file else None,
-    )
+    _run(evaluate_command(plan, output / "model-best", sys_.name, partial),
+         output / "evaluate.log" if log_to_file else None)
     report = srsly.read_json(partial)
     report["train_seconds"] = train_seconds
     report["overrides"] = sys_.overrides
@@ -230,85 +249,35 @@ def _run(cmd: List[str], log: Optional[Path]) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf8") as file_:
         if subprocess.run(cmd, stdout=file_, stderr=subprocess.STDOUT).returncode != 0:
-            raise RuntimeError(f"{cmd[2] if cmd[1] == '-m' else Path(cmd[1]).name} failed; see {log}")
+            raise RuntimeError(f"{' '.join(cmd[2:4]) if cmd[1] == '-m' else Path(cmd[1]).name} failed; see {log}")
 
 
-def main(
-    config: Path = typer.Argument(..., exists=True, dir_okay=False),
-    seeds: str = typer.Option("0,1,2", help="Comma-separated training seeds"),
-    system: List[str] = typer.Option([], help="NAME=PAIRS for ConNER, NAME= for vanilla; repeatable"),
-    grid: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="YAML grid file: NAME -> config overrides"),
-    only: List[str] = typer.Option([], help="Run only these systems (repeatable), e.g. more seeds of two grid entries"),
-    test: List[str] = typer.Option(..., help="NAME=PATH.spacy test set; repeatable"),
-    train: str = typer.Option(..., help="Labeled training DocBin"),
-    dev: str = typer.Option(..., help="Dev DocBin for model selection"),
-    encoder: str = typer.Option("encoders/e5-small"),
-    max_steps: int = typer.Option(300, min=1),
-    eval_frequency: int = typer.Option(100, min=1),
-    epochs: Annotated[Optional[float], typer.Option(
-        min=0, help="Train this many passes over --train instead of --max-steps, evaluating --evaluations times"
-    )] = None,
-    evaluations: Annotated[int, typer.Option(
-        min=1, help="With --epochs: checkpoints scored on --dev for model selection")] = 10,
-    pairs_per_batch: int = typer.Option(4),
-    alpha: float = typer.Option(0.5),
-    beta: float = typer.Option(0.5),
-    gpu_id: int = typer.Option(-1),
-    workers: int = typer.Option(1, min=1, help="Runs at a time; >1 fills a large GPU with a small encoder's runs"),
-    reuse: Optional[Path] = typer.Option(None, help="Directory of reports that may already hold a (system, seed)"),
-    diagnostic_pairs: Optional[Path] = typer.Option(None, help="Pairs whose span distributions every report summarises"),
-    training_dir: Path = typer.Option(Path("training/seeds")),
-    reports_dir: Path = typer.Option(Path("reports/seeds")),
-    timing_from: Annotated[Optional[List[Path]], typer.Option(
-        help="Report folders of earlier runs whose measured step times estimate this grid's time (besides --reports-dir)"
-    )] = None,
-    estimate_only: Annotated[bool, typer.Option("--estimate-only", help="Print the estimated time and stop")] = False,
-) -> None:
-    """Train and evaluate each (system, seed) that has no report yet."""
-    systems = parse_systems(system) + (read_grid(grid) if grid else [])
-    if not systems:
-        raise typer.BadParameter("give --system or --grid")
-    unique(systems)
-    if only:
-        unknown = sorted(set(only) - {s.name for s in systems})
-        if unknown:
-            raise typer.BadParameter(f"--only: no system named {', '.join(unknown)}; have {', '.join(s.name for s in systems)}")
-        systems = [s for s in systems if s.name in only]
-    seed_list = [int(s) for s in seeds.replace(" ", ",").split(",") if s]
-    settings = dict(train=train, dev=dev, encoder=encoder, max_steps=max_steps, eval_frequency=eval_frequency,
-                    pairs_per_batch=pairs_per_batch, alpha=alpha, beta=beta, gpu_id=gpu_id)
-    settings = with_epoch_schedule(config, settings, epochs, evaluations, verbose=True)
-    test_names = [name for name, _ in parse_test_sets(test)]
-    runs = [(seed, s) for seed in seed_list for s in systems]
-    print_estimate(runs, settings, test_names, reports_dir, timing_from or [])
-    if estimate_only:
-        return
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    args = dict(config=config, settings=settings, test=test, test_names=test_names, reuse=reuse,
-                diagnostic_pairs=diagnostic_pairs, training_dir=training_dir, reports_dir=reports_dir)
+def run_grid(plan: GridPlan, runs: List[Tuple[int, System]], workers: int = 1) -> None:
+    """Run each (seed, system) of ``runs`` that has no report yet, ``workers`` at
+    a time; SystemExit(1) after all have run if any failed (parallel runs)."""
+    plan.reports_dir.mkdir(parents=True, exist_ok=True)
     if workers == 1:
         durations: List[float] = []
         for i, (seed, sys_) in enumerate(runs, 1):
             remaining = len(runs) - i + 1
             eta = f", ~{remaining * sum(durations) / len(durations) / 60:.0f} min for the {remaining} left" if durations else ""
             start = time.perf_counter()
-            if run_one(f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed=seed, sys_=sys_, log_to_file=False, eta=eta, **args):
+            if run_one(plan, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed, sys_, log_to_file=False, eta=eta):
                 durations.append(time.perf_counter() - start)
-    else:
-        # Each run is its own process, so threads only wait; runs start in
-        # seed order, and one failure does not stop the others.
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {
-                pool.submit(run_one, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed=seed, sys_=sys_,
-                            log_to_file=True, **args): (seed, sys_.name)
-                for i, (seed, sys_) in enumerate(runs, 1)
-            }
-            failed = [(futures[f], f.exception()) for f in as_completed(futures) if f.exception() is not None]
-        for (seed, name), error in failed:
-            print(f"{name} seed {seed} failed: {error}", file=sys.stderr, flush=True)
-        if failed:
-            raise SystemExit(1)
-    print(json.dumps({"reports": str(reports_dir), "runs": len(runs)}))
+        return
+    # Each run is its own process, so threads only wait; runs start in
+    # seed order, and one failure does not stop the others.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(run_one, plan, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed, sys_,
+                        log_to_file=True): (seed, sys_.name)
+            for i, (seed, sys_) in enumerate(runs, 1)
+        }
+        failed = [(futures[f], f.exception()) for f in as_completed(futures) if f.exception() is not None]
+    for (seed, name), error in failed:
+        print(f"{name} seed {seed} failed: {error}", file=sys.stderr, flush=True)
+    if failed:
+        raise SystemExit(1)
 
 
 def print_estimate(
@@ -329,7 +298,3 @@ def print_estimate(
         rates = ", ".join(f"{kind} {rate:.2f} s/step" for kind, rate in sorted(step_seconds.items()))
         print(f"{len(left)} of {len(runs)} runs left: about "
               f"{seconds / 3600:.1f} h on this {device.upper()} ({rates}; from {used} finished runs)", flush=True)
-
-
-if __name__ == "__main__":
-    typer.run(main)

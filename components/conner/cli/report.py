@@ -1,0 +1,51 @@
+"""``conner report``: collect evaluation reports into one markdown table (and print it).
+
+Reports of the same system from several training seeds are summarised as
+mean ± sample standard deviation (:mod:`conner.runs.reports`).
+"""
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..files.outputs import atomic_output
+from ..runs.protocol_line import protocol_line
+from ..runs.reports import (
+    group_by_system,
+    load_reports,
+    per_type_table,
+    results_table,
+    seeds_table,
+    spans_table,
+)
+from .app import app
+from .options import output_option
+
+
+@app.command("report")
+def report_cli(
+    reports: List[Path] = typer.Argument(..., help="Evaluation JSON files or folders of them (missing ones are skipped)"),
+    output: Path = output_option("Markdown file to write", dir_okay=False),
+    title: str = typer.Option("Zero-shot NER, entity-level micro F1 (seqeval)", help="Heading"),
+    protocol: str = typer.Option(
+        "", help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol"
+    ),
+    baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
+) -> None:
+    """Write the evaluation reports' table (and per-type and span tables) as markdown."""
+    found = load_reports(reports)
+    if not found:
+        raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
+    several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
+    table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
+    protocol = protocol_line(found, protocol, several_seeds)
+    text = f"# {title}\n\n{protocol}\n\n{table}\n"
+    spans = spans_table(found)
+    if spans:
+        text += f"\n## Span distributions on conjugate pairs\n\n{spans}\n"
+    if not several_seeds:
+        text += f"\n## Per entity type\n\n{per_type_table(found)}\n"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(output) as temporary:
+        temporary.write_text(text, encoding="utf8")
+    print(f"\n{protocol}\n\n{table}\n")

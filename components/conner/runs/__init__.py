@@ -1,0 +1,1 @@
+"""Planning and summarising runs: training commands, seed grids, report tables."""
