@@ -10,12 +10,10 @@ import shutil
 
 import pytest
 import spacy
-import typer
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
-import evaluate
-import weak_tag
+from conner.cli import app as conner_app
 from conner.files.saved_files import DamagedFileError
 from test_transformer_pipeline import build_nlp
 from test_weak_tag import unlabeled_docs
@@ -74,21 +72,15 @@ def test_the_undamaged_copy_loads_and_tags(saved_pipeline, tmp_path):
     assert len(doc) == 5
 
 
-def invoke(main, args):
-    app = typer.Typer()
-    app.command()(main)
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def test_scripts_print_a_damaged_pipeline_as_one_line(saved_pipeline, tmp_path):
+def test_commands_print_a_damaged_pipeline_as_one_line(saved_pipeline, tmp_path):
     copy = damaged_copy(saved_pipeline, tmp_path, "conner/model", "truncated")
     data = tmp_path / "in.spacy"
     DocBin(docs=unlabeled_docs(), store_user_data=True).to_disk(data)
-    for main, args in [
-        (weak_tag.main, [copy, data, tmp_path / "out.spacy"]),
-        (evaluate.main, [copy, f"es={data}", "--output", tmp_path / "report.json"]),
+    for args in [
+        ["weak-tag", copy, data, "-o", tmp_path / "out.spacy"],
+        ["evaluate", copy, "--test", f"es={data}", "-o", tmp_path / "report.json"],
     ]:
-        result = invoke(main, args)
+        result = CliRunner().invoke(conner_app, [str(a) for a in args])
         assert result.exit_code == 1, result.output
         assert isinstance(result.exception, SystemExit)
         lines = result.output.strip().splitlines()

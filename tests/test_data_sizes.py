@@ -155,8 +155,8 @@ def test_each_table_grid_parses_and_prints_its_estimate(tiny_project, command):
     (step,) = [c for c in config["commands"] if c["name"] == command]
     for line in step["script"]:
         args = shlex.split(line)
-        assert args[:2] == ["python", "scripts/seed_grid.py"]
-        result = CliRunner().invoke(_grid_app(), args[2:] + ["--estimate-only"])
+        assert args[:4] == ["python", "-m", "conner", "seed-grid"]
+        result = CliRunner().invoke(_grid_app(), args[4:] + ["--estimate-only"])
         assert result.exit_code == 0, result.output
         if "--epochs" in args:
             train = args[args.index("--train") + 1]

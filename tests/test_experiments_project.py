@@ -53,7 +53,7 @@ def test_the_folders_it_runs_in_are_the_main_projects():
 def test_shared_vars_have_the_main_projects_defaults():
     main, experiments = raw(ROOT)["vars"], raw(EXPERIMENTS)["vars"]
     shared = set(main) & set(experiments)
-    assert {"encoder", "seed", "cpu_protocol", "test_options", "chain", "target_lang"} <= shared
+    assert {"encoder", "seed", "cpu_protocol", "test_sets", "chain", "target_lang"} <= shared
     for name in shared:
         assert experiments[name] == main[name], name
 

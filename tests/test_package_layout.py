@@ -107,6 +107,7 @@ def test_registered_names_are_the_ones_saved_pipelines_use():
         "conner.TransformerModel.v1",
         "conner.first_subword.v1",
         "conner.freeze_embeddings.v1",
+        "conner.int8_encoder.v1",
         "conner.ConjugatePairs.v1",
         "conner.ConsistencyBatcher.v1",
         "conner.ConsoleLogger.v1",

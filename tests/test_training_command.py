@@ -50,8 +50,10 @@ VAR_SETS = [{}, {"vars.encoder": "xlm-roberta-large", "vars.max_steps": 7, "vars
 
 def project(overrides):
     config = load_project_config(ROOT, overrides=overrides)
-    variables = {**config["vars"], **{key[len("vars."):]: value for key, value in overrides.items()}}
-    return variables, {c["name"]: c for c in config["commands"]}
+    # The research grids live in their own project, run on the same files.
+    experiments = load_project_config(ROOT / "experiments", overrides=overrides)
+    variables = {**experiments["vars"], **config["vars"], **{key[len("vars."):]: value for key, value in overrides.items()}}
+    return variables, {c["name"]: c for c in experiments["commands"] + config["commands"]}
 
 
 def substitute(line, variables):
@@ -90,7 +92,8 @@ def in_project_dir(monkeypatch):
 def test_each_run_trains_as_its_former_spacy_train_line(name, overrides):
     variables, commands = project(overrides)
     (line,) = commands[name]["script"]
-    (raw,) = {c["name"]: c for c in srsly.read_yaml(ROOT / "project.yml")["commands"]}[name]["script"]
+    raw_commands = srsly.read_yaml(ROOT / "project.yml")["commands"] + srsly.read_yaml(ROOT / "experiments" / "project.yml")["commands"]
+    (raw,) = {c["name"]: c for c in raw_commands}[name]["script"]
     assert len(raw) < 150, "the profile is one variable, not overrides in the line"
     new = train_py_command(line)
     old = shlex.split(substitute(TRAIN_LINES[name], variables))

@@ -28,6 +28,7 @@ from . import (  # noqa: E402, F401
     case_study,
     results_page,
     bench_inference,
+    bench_int8,
     bench_load,
     bench_speed,
     bench_step,

@@ -31,6 +31,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from ..files.outputs import atomic_output
+from ..transformer.adapter import forward_function, set_forward_function
 from ..transformer.length_batching import length_groups, sort_encoder_batches
 from .app import bench_app
 from .bench_load import load_rss_mb
@@ -90,10 +91,10 @@ def bench_inference_cli(
         raise typer.Exit(1)
 
     wrapper = nlp.get_pipe("transformer").model.layers[0]
-    unsorted_forward = getattr(wrapper._func, "unsorted", wrapper._func)
-    wrapper._func = unsorted_forward
+    unsorted_forward = getattr(forward_function(wrapper), "unsorted", forward_function(wrapper))
+    set_forward_function(wrapper, unsorted_forward)
     sort_encoder_batches(wrapper, max_padded)
-    sorted_forward = wrapper._func
+    sorted_forward = forward_function(wrapper)
     size = batch_size
     results: Dict[str, Dict] = {}
     for name, path in sets:
@@ -111,13 +112,13 @@ def bench_inference_cli(
         entities = {}
         for _ in range(rounds):
             for label, run in runs.items():
-                wrapper._func = unsorted_forward if label == "pipe unsorted" else sorted_forward
+                set_forward_function(wrapper, unsorted_forward if label == "pipe unsorted" else sorted_forward)
                 start = time.perf_counter()
                 out = run()
                 seconds[label].append(time.perf_counter() - start)
                 if label.startswith("pipe"):
                     entities[label] = out
-        wrapper._func = sorted_forward
+        set_forward_function(wrapper, sorted_forward)
         limit_wps = words / median(seconds["raw sorted"])
         row = {label: {"words_per_s": words / median(s), "ratio": words / median(s) / limit_wps} for label, s in seconds.items()}
         differing = sum(a != b for a, b in zip(entities["pipe sorted"], entities["pipe unsorted"]))

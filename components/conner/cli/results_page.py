@@ -78,7 +78,7 @@ def demote(markdown: str, levels: int) -> str:
 
 
 def embedded_table(root: Path, table: str, where: str) -> str:
-    """A report .md of scripts/report.py without its own title: its recorded
+    """A report .md of conner report without its own title: its recorded
     protocol line, then its tables with their headings under the section's."""
     path = root / table
     if not path.is_file():
@@ -93,7 +93,7 @@ def embedded_table(root: Path, table: str, where: str) -> str:
 
 
 def summarised_reports(root: Path, paths: List[str], baseline: Optional[str], where: str) -> str:
-    """The table scripts/report.py would write for these evaluation reports."""
+    """The table conner report would write for these evaluation reports."""
     found = load_reports([root / p for p in paths])
     if not found:
         raise SectionError(f"{where}: none of {', '.join(paths)} holds an evaluation report")

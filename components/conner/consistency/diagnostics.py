@@ -5,7 +5,7 @@ Algorithm 1 turns token distributions into a distribution over
 "illegal", L_trans mostly aligns how each side splits a type over B/I/E/S,
 which decoding ignores. These numbers make that visible: they are logged at
 every evaluation (``conner.ConsoleLogger.v1``) and written into evaluation
-reports (``scripts/evaluate.py --pairs``).
+reports (``conner evaluate --pairs``).
 """
 import random
 from pathlib import Path

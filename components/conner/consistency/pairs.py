@@ -10,7 +10,7 @@ id has exactly one target and one translation Doc, and each Doc's spans are
 ``[key, start, end]`` with distinct keys, inside the Doc, non-empty and
 disjoint (:func:`span_problem`). A violation is a :class:`PairError` that
 names the file and the pair id: training (``conner.ConjugatePairs.v1``),
-the span diagnostics and ``scripts/collect_pairs.py`` stop there, since
+the span diagnostics and ``conner collect-pairs`` stop there, since
 the pairs that ``write_pairs`` writes never break these rules and training
 on a silently shrunk set would change the results. A well-formed pair whose
 two sides share no span key gives no consistency term: it is dropped and

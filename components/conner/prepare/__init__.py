@@ -1,6 +1,6 @@
 """Data preparation, beside the runtime pipe: nothing here runs inside a pipeline.
 
-* :mod:`.readers` - every input format of ``scripts/convert.py`` behind one
+* :mod:`.readers` - every input format of ``conner convert`` behind one
   call, and label maps; one reader module per format: :mod:`.conll` (CoNLL
   column files: reading, tag schemes, chunking, Docs), :mod:`.jsonl`
   (BasqueGLUE's JSON lines), :mod:`.uner` (UniversalNER's iob2),

@@ -1,4 +1,4 @@
-"""Every input format of ``scripts/convert.py`` behind one call, and label maps.
+"""Every input format of ``conner convert`` behind one call, and label maps.
 
 Formats (``--format``), one reader module each:
 

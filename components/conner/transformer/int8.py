@@ -68,6 +68,8 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 from torch.ao.quantization import QConfig, quantize_dynamic
 from torch.ao.quantization.observer import PerChannelMinMaxObserver, default_dynamic_quant_observer
 
+from .adapter import hf_shim
+
 INT8_CALLBACK = "conner.int8_encoder.v1"
 # ``spacy.load(path, config=INT8_LOAD_CONFIG)`` loads the pipeline with an int8 encoder.
 INT8_LOAD_CONFIG: Dict[str, Any] = {"nlp": {"after_pipeline_creation": {"@callbacks": INT8_CALLBACK}}}
@@ -201,7 +203,7 @@ def _refuse_training_and_saving(nlp: Language, pipe: Transformer) -> None:
     create a folder or open (and empty) a file. ``begin_update`` is where the
     pipe's forward pass for training starts.
     """
-    shim = pipe.model.layers[0].shims[0]
+    shim = hf_shim(pipe.model)
     refuse_saving = functools.partial(_refuse, NOT_SAVED)
     for owner, method in ((shim, "to_bytes"), (pipe, "to_disk"), (nlp, "to_disk")):
         setattr(owner, method, refuse_saving)

@@ -2,7 +2,7 @@
 
 :data:`INTO_ENGLISH` is the one table of the language pairs into English
 that Debian packages: each language's mode and the package that installs it
-(``scripts/check_env.py`` and the engine's errors name it).
+(``conner check`` and the engine's errors name it).
 
 A whole batch goes through ONE ``apertium`` process. Texts are separated by
 blank lines, not single newlines: in ``-f txt`` mode a single newline is

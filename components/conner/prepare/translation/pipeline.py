@@ -1,7 +1,7 @@
 """Translate target-language Docs into conjugate translation Docs.
 
 Input Docs carry candidate spans in ``conjugate_spans`` (role "target", as
-written by ``scripts/weak_tag.py``). For each batch of Docs, the masked
+written by ``conner weak-tag``). For each batch of Docs, the masked
 sentences and all their span texts go to the engine in ONE call (through
 the cache). Each translation is rebuilt from pieces (text, inserted span,
 text, ...) tokenized one by one with the translation-side tokenizer, so

@@ -17,7 +17,7 @@ Both pipelines tag a few sentences first, so that neither pays for building
 the tokenizer or first allocations inside the timing. int8 runs on the CPU
 only: with ``--gpu-id`` set, the run stops with the reason.
 
-    python scripts/bench_int8.py training/conner/model-best \\
+    conner bench int8 training/conner/model-best \\
         --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy -o int8.json
 """
 import time
@@ -31,11 +31,12 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from conner.cli.evaluate import read_test_set, score, tag_docs
-from conner.cli.options import batch_size_option, gpu_id_option, output_option, parse_test_sets, test_option
-from conner.cli.pipelines import load_pipeline
-from conner.files.outputs import atomic_output, refuse_overwriting_inputs
-from conner.transformer.int8 import hf_encoder, quantize_encoder, transformer_pipe
+from .app import bench_app
+from .evaluate import read_test_set, score, tag_docs
+from .options import batch_size_option, gpu_id_option, output_option, parse_test_sets, test_option
+from .pipelines import load_pipeline
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..transformer.int8 import hf_encoder, quantize_encoder, transformer_pipe
 
 VARIANTS = ("fp32", "int8")
 
@@ -115,7 +116,8 @@ def time_shares(nlp: Language, sample: List[Doc], batch_size: int) -> Dict[str, 
             "outside_encoder": 1 - run["encoder_seconds"] / seconds}
 
 
-def main(
+@bench_app.command("int8")
+def bench_int8_cli(
     model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
     test: List[str] = test_option(),
     output: Path = output_option("JSON file for the numbers", default=None, dir_okay=False),
@@ -124,6 +126,7 @@ def main(
     warmup: int = typer.Option(32, min=0, help="Sentences each pipeline tags before the timing"),
     profile: int = typer.Option(300, min=0, help="Sentences per test set of the time breakdown (linear layers' share)"),
 ) -> None:
+    """The int8 encoder against the fp32 one: nlp.pipe words/s and test F1, in one run."""
     sets = parse_test_sets(test)
     model_path = Path(model)
     try:
@@ -176,6 +179,3 @@ def main(
         with atomic_output(output) as temporary:
             srsly.write_json(temporary, report)
 
-
-if __name__ == "__main__":
-    typer.run(main)
