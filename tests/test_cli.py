@@ -1,4 +1,5 @@
 """The ``conner`` command line: one app, and flags that mean the same in every command."""
+
 import importlib.metadata
 import subprocess
 import sys
@@ -18,11 +19,14 @@ READS_MODEL_ONLY = {"model-card"}
 
 
 def runs_a_model(name: str, command) -> bool:
-    return name not in READS_MODEL_ONLY and bool(MODEL_PARAMETERS & {p.name for p in command.params})
+    return name not in READS_MODEL_ONLY and bool(
+        MODEL_PARAMETERS & {p.name for p in command.params}
+    )
 
 
 def commands() -> Iterator[Tuple[str, object]]:
     """``("bench inference", command)`` for every (click) command of the app, groups walked."""
+
     def walk(prefix: str, command):
         if hasattr(command, "commands"):  # a group
             for name, sub in command.commands.items():
@@ -46,8 +50,13 @@ COMMANDS = dict(commands())
 
 
 def test_python_m_conner_lists_every_command():
-    result = subprocess.run([sys.executable, "-m", "conner", "--help"], capture_output=True, text=True,
-                            env={"COLUMNS": "200", "PATH": ""}, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "conner", "--help"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     top_level = {name.split()[0] for name in COMMANDS}
     assert {"convert", "train", "evaluate", "tag", "bench"} <= top_level
@@ -56,7 +65,9 @@ def test_python_m_conner_lists_every_command():
 
 
 def test_the_console_script_is_installed_and_runs_the_app():
-    (point,) = [p for p in importlib.metadata.entry_points(group="console_scripts") if p.name == "conner"]
+    (point,) = [
+        p for p in importlib.metadata.entry_points(group="console_scripts") if p.name == "conner"
+    ]
     assert point.load() is app
 
 
@@ -69,7 +80,15 @@ def test_every_command_that_runs_a_model_takes_gpu_id(name):
 
 def test_the_commands_that_run_a_model_are_found():
     running = {n for n, c in COMMANDS.items() if runs_a_model(n, c)}
-    assert {"weak-tag", "tag", "evaluate", "train", "bench inference", "case-study", "seed-grid"} <= running
+    assert {
+        "weak-tag",
+        "tag",
+        "evaluate",
+        "train",
+        "bench inference",
+        "case-study",
+        "seed-grid",
+    } <= running
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -86,7 +105,9 @@ def test_a_main_output_is_output_or_o(name):
 
 
 def test_batch_size_means_documents_per_pipe_batch_everywhere():
-    found = [(n, options(c)["--batch-size"]) for n, c in COMMANDS.items() if "--batch-size" in options(c)]
+    found = [
+        (n, options(c)["--batch-size"]) for n, c in COMMANDS.items() if "--batch-size" in options(c)
+    ]
     assert len(found) >= 5
     for name, option in found:
         assert option.help == BATCH_SIZE_HELP and option.default == BATCH_SIZE_DEFAULT, name
@@ -109,4 +130,9 @@ def test_the_language_of_the_documents_is_lang_everywhere():
     for name, command in COMMANDS.items():
         flags = options(command)
         assert not {"--src", "--tgt", "--target-lang"} & set(flags), name
-    assert {n for n, c in COMMANDS.items() if "--lang" in options(c)} >= {"convert", "import-release", "translate", "check"}
+    assert {n for n, c in COMMANDS.items() if "--lang" in options(c)} >= {
+        "convert",
+        "import-release",
+        "translate",
+        "check",
+    }

@@ -1,9 +1,10 @@
 """Pooling conjugate-pair files into one directory for the reader."""
+
 import pytest
+from test_pairs_io import pair
 
 from conner.cli.collect_pairs import collect_pairs
 from conner.consistency.pairs import write_pairs
-from test_pairs_io import pair
 
 
 def pair_file(path, n_pairs: int):
@@ -19,7 +20,11 @@ def test_collect_recreates_the_folder_with_exactly_the_given_files(tmp_path):
     out.mkdir()
     (out / "stale.spacy").write_bytes(b"old")  # would otherwise be pooled too
     copies = collect_pairs(out, [tmp_path / "a.spacy", tmp_path / "sub" / "b.spacy"])
-    assert sorted(p.name for p in out.iterdir()) == ["a.spacy", "b.spacy"] == sorted(c.name for c in copies)
+    assert (
+        sorted(p.name for p in out.iterdir())
+        == ["a.spacy", "b.spacy"]
+        == sorted(c.name for c in copies)
+    )
     assert (out / "b.spacy").read_bytes() == (tmp_path / "sub" / "b.spacy").read_bytes()
     assert {c.name: n for c, n in copies.items()} == {"a.spacy": 1, "b.spacy": 2}
 

@@ -1,12 +1,12 @@
 """The conner component on a small CNN tok2vec: training, decoding, serialization."""
+
 import subprocess
 import sys
 
 import numpy
 import pytest
 import spacy
-from spacy import displacy
-from spacy.tokens import Doc, Span
+from spacy.tokens import Span
 from spacy.training import Example
 
 TOK2VEC = {
@@ -144,7 +144,6 @@ def test_initialize_without_entities_fails_clearly():
 def test_learned_transitions_train_decode_legally_and_round_trip(tmp_path):
     """transitions = "learned": free transitions in the likelihood, legal BIOES
     in decoding, and the setting and the scores survive to_disk/from_disk."""
-    from conner.tagger.tags import spans_from_tags
 
     nlp = spacy.blank("xx")
     nlp.add_pipe("conner", config={**CONFIG, "transitions": "learned"})
@@ -160,7 +159,9 @@ def test_learned_transitions_train_decode_legally_and_round_trip(tmp_path):
     start, trans, end = conner.tagset.allowed_transitions()
     for path in paths:
         assert start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:]))
-    assert predictions(nlp, texts[:2]) == [[(s, e, label) for s, e, label in ents] for _, ents in DATA[:2]]
+    assert predictions(nlp, texts[:2]) == [
+        [(s, e, label) for s, e, label in ents] for _, ents in DATA[:2]
+    ]
     nlp.to_disk(tmp_path / "model")
     loaded = spacy.load(tmp_path / "model")
     assert loaded.get_pipe("conner").transitions == "learned"
@@ -176,7 +177,12 @@ def torch_equal(a, b) -> bool:
 
 @pytest.mark.parametrize(
     "setting,value",
-    [("transitions", "free"), ("token_distribution", "argmax"), ("divergence", "js"), ("dropout_on", "both")],
+    [
+        ("transitions", "free"),
+        ("token_distribution", "argmax"),
+        ("divergence", "js"),
+        ("dropout_on", "both"),
+    ],
 )
 def test_constructor_refuses_unknown_settings(setting, value):
     nlp = spacy.blank("xx")

@@ -8,6 +8,7 @@ batches conner.ConsistencyBatcher.v1 builds, and the weights after updates.
 All on the tiny random encoder of conftest.py, without dropout where the
 numbers must be exact.
 """
+
 import itertools
 
 import numpy
@@ -16,17 +17,20 @@ import spacy
 import torch
 from spacy.tokens import Doc, DocBin
 from spacy.util import load_config, load_model_from_config, registry
+from test_transformer_pipeline import labeled_examples as transformer_pipeline_examples
 from thinc.api import Adam, ConfigValidationError
 from thinc.util import fix_random_seed
 
 from conner.consistency.extensions import set_conjugate_spans
 from conner.consistency.pairs import unannotated_example
-from test_transformer_pipeline import labeled_examples as transformer_pipeline_examples
 
 CONFIG = "configs/conner.cfg"
 TWIN = "dropout_twin"  # the Doc extension that keys a dropout twin to its original
 NO_DROPOUT = {
-    "components.transformer.model.transformer_config": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    "components.transformer.model.transformer_config": {
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+    }
 }
 # Two labels (9 BIOES tags) and at most 5 words a sentence: 9**5 tag paths,
 # few enough for the oracle to compute CRF marginals by enumeration.
@@ -69,7 +73,9 @@ def load_each_tokenizer_once():
 
 
 def load_nlp(encoder, overrides=None):
-    config = load_config(CONFIG, overrides={"paths.encoder": str(encoder), **(overrides or {})}, interpolate=True)
+    config = load_config(
+        CONFIG, overrides={"paths.encoder": str(encoder), **(overrides or {})}, interpolate=True
+    )
     return load_model_from_config(config, auto_fill=True, validate=True)
 
 
@@ -83,7 +89,11 @@ def build(encoder, overrides=None):
 
 
 def settings(nll=1.0, alpha=0.5, beta=0.5, **component):
-    out = {"components.conner.nll_weight": nll, "consistency.alpha": alpha, "consistency.beta": beta}
+    out = {
+        "components.conner.nll_weight": nll,
+        "consistency.alpha": alpha,
+        "consistency.beta": beta,
+    }
     out.update({f"components.conner.{k}": v for k, v in component.items()})
     return out
 
@@ -107,7 +117,11 @@ def deterministic_batch(nlp, examples):
     twin = Doc(nlp.vocab, words=TWIN_WORDS)
     twin._.set(TWIN, 0)
     target, translation = pair_docs(nlp.vocab)
-    return list(examples) + [unannotated_example(twin), unannotated_example(target), unannotated_example(translation)]
+    return list(examples) + [
+        unannotated_example(twin),
+        unannotated_example(target),
+        unannotated_example(translation),
+    ]
 
 
 class GradientRecorder:
@@ -118,7 +132,9 @@ class GradientRecorder:
 
     def __call__(self, key, weights, gradient, *, lr_scale=1.0):
         name = key[1]
-        self.grads[name] = self.grads.get(name, 0.0) + numpy.array(gradient, dtype="float64", copy=True)
+        self.grads[name] = self.grads.get(name, 0.0) + numpy.array(
+            gradient, dtype="float64", copy=True
+        )
         gradient *= 0
         return weights, gradient
 
@@ -190,7 +206,9 @@ def span_probs(logp, start, end, tags, labels):
 def kl(p, q):
     """KL(P || Q) over the last axis, of probabilities (0 log 0 = 0)."""
     tiny = numpy.finfo("float64").tiny
-    return numpy.where(p > 0, p * (numpy.log(numpy.maximum(p, tiny)) - numpy.log(numpy.maximum(q, tiny))), 0.0).sum(-1)
+    return numpy.where(
+        p > 0, p * (numpy.log(numpy.maximum(p, tiny)) - numpy.log(numpy.maximum(q, tiny))), 0.0
+    ).sum(-1)
 
 
 def divergence(p, q, mode):
@@ -211,7 +229,10 @@ def oracle_terms(nlp, batch, mode, source):
     conner = nlp.get_pipe("conner")
     emissions = conner.model.predict(docs)
     crf = crf_of(nlp)
-    tables = [t.detach().double().numpy() for t in (crf.start_transitions, crf.transitions, crf.end_transitions)]
+    tables = [
+        t.detach().double().numpy()
+        for t in (crf.start_transitions, crf.transitions, crf.end_transitions)
+    ]
     logp = [token_log_probs(e, source, tables) for e in emissions]
     twins = {}
     for i, doc in enumerate(docs):
@@ -246,7 +267,10 @@ def test_reported_terms_follow_divergence_and_token_distribution(tiny_encoder, m
     token distribution, and not what any other setting would give; the total
     weighs them with the configured nll_weight, alpha and beta."""
     weights = dict(nll=0.7, alpha=0.3, beta=2.0)
-    nlp, examples = build(tiny_encoder, {**NO_DROPOUT, **settings(**weights, divergence=mode, token_distribution=source)})
+    nlp, examples = build(
+        tiny_encoder,
+        {**NO_DROPOUT, **settings(**weights, divergence=mode, token_distribution=source)},
+    )
     batch = deterministic_batch(nlp, examples)
     expected = {s: oracle_terms(nlp, batch, *s) for s in SETTINGS}
     losses, _ = update_and_record(nlp, batch)
@@ -270,18 +294,25 @@ def test_without_consistency_weights_no_term_is_reported_or_trained(tiny_encoder
     assert losses["conner"] == pytest.approx(losses["conner_nll"])
     _, labeled_only = update_and_record(nlp, labeled_examples(nlp))
     for name in SCORER_PARAMS + CRF_PARAMS:
-        numpy.testing.assert_allclose(grads[name], labeled_only[name], rtol=1e-4, atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            grads[name], labeled_only[name], rtol=1e-4, atol=1e-6, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("source", ["softmax", "crf"])
-def test_consistency_gradients_scale_with_alpha_and_beta_and_reach_the_crf_only_with_crf_marginals(tiny_encoder, source):
+def test_consistency_gradients_scale_with_alpha_and_beta_and_reach_the_crf_only_with_crf_marginals(
+    tiny_encoder, source
+):
     """The gradient of every parameter is linear in alpha and beta; with
     token_distribution = "crf" the consistency terms also train the CRF's
     transition scores (its marginals depend on them), with "softmax" they
     leave them alone."""
     grads = {}
     for alpha, beta in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (0.25, 3.0)]:
-        nlp, examples = build(tiny_encoder, {**NO_DROPOUT, **settings(nll=0.0, alpha=alpha, beta=beta, token_distribution=source)})
+        nlp, examples = build(
+            tiny_encoder,
+            {**NO_DROPOUT, **settings(nll=0.0, alpha=alpha, beta=beta, token_distribution=source)},
+        )
         _, grads[alpha, beta] = update_and_record(nlp, deterministic_batch(nlp, examples))
     base = grads[0.0, 0.0]
 
@@ -290,10 +321,17 @@ def test_consistency_gradients_scale_with_alpha_and_beta_and_reach_the_crf_only_
 
     for name in SCORER_PARAMS + CRF_PARAMS + (ENCODER_PARAM,):
         expected = 0.25 * part((1.0, 0.0), name) + 3.0 * part((0.0, 1.0), name)
-        numpy.testing.assert_allclose(part((0.25, 3.0), name), expected, rtol=1e-3, atol=1e-6, err_msg=name)
+        numpy.testing.assert_allclose(
+            part((0.25, 3.0), name), expected, rtol=1e-3, atol=1e-6, err_msg=name
+        )
     for name in SCORER_PARAMS + (ENCODER_PARAM,):
-        assert numpy.abs(part((1.0, 0.0), name)).sum() > 0 and numpy.abs(part((0.0, 1.0), name)).sum() > 0, name
-    crf_part = sum(numpy.abs(part(w, n)).sum() for w in [(1.0, 0.0), (0.0, 1.0)] for n in CRF_PARAMS)
+        assert (
+            numpy.abs(part((1.0, 0.0), name)).sum() > 0
+            and numpy.abs(part((0.0, 1.0), name)).sum() > 0
+        ), name
+    crf_part = sum(
+        numpy.abs(part(w, n)).sum() for w in [(1.0, 0.0), (0.0, 1.0)] for n in CRF_PARAMS
+    )
     if source == "crf":
         assert crf_part > 1e-4
     else:
@@ -305,13 +343,19 @@ def test_nll_weight_scales_every_gradient(tiny_encoder):
     0 (with alpha = beta = 0) leaves nothing to train."""
     grads = {}
     for nll in (1.0, 0.5, 0.0):
-        nlp, examples = build(tiny_encoder, {**NO_DROPOUT, **settings(nll=nll, alpha=0.0, beta=0.0)})
+        nlp, examples = build(
+            tiny_encoder, {**NO_DROPOUT, **settings(nll=nll, alpha=0.0, beta=0.0)}
+        )
         _, grads[nll] = update_and_record(nlp, examples)
     for name in SCORER_PARAMS + (ENCODER_PARAM,):  # these hold already
-        numpy.testing.assert_allclose(grads[0.5][name], 0.5 * grads[1.0][name], rtol=1e-4, atol=1e-7, err_msg=name)
+        numpy.testing.assert_allclose(
+            grads[0.5][name], 0.5 * grads[1.0][name], rtol=1e-4, atol=1e-7, err_msg=name
+        )
     for name in CRF_PARAMS:
         assert numpy.abs(grad_of(grads[0.0], name)).sum() == 0.0, name
-        numpy.testing.assert_allclose(grads[0.5][name], 0.5 * grads[1.0][name], rtol=1e-4, atol=1e-7, err_msg=name)
+        numpy.testing.assert_allclose(
+            grads[0.5][name], 0.5 * grads[1.0][name], rtol=1e-4, atol=1e-7, err_msg=name
+        )
 
 
 # -- dropout_on: which sentences get dropout twins ---------------------------
@@ -327,7 +371,9 @@ def write_pairs(vocab, path, n=2):
 
 
 def first_batch(config_overrides, encoder, nlp, examples):
-    config = load_config(CONFIG, overrides={"paths.encoder": str(encoder), **config_overrides}, interpolate=True)
+    config = load_config(
+        CONFIG, overrides={"paths.encoder": str(encoder), **config_overrides}, interpolate=True
+    )
     batcher = registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
     return next(iter(batcher(examples)))
 
@@ -361,7 +407,9 @@ def test_dropout_on_picks_the_sentences_that_get_twins(tiny_encoder, tmp_path, d
     if dropout_on == "unlabeled":
         assert [eg.predicted._.get("conjugate_role") for eg in originals] == ["target", "target"]
     else:
-        assert sorted(eg.predicted.text for eg in originals) == sorted(eg.predicted.text for eg in examples)
+        assert sorted(eg.predicted.text for eg in originals) == sorted(
+            eg.predicted.text for eg in examples
+        )
     # The twins carry no annotation: they add no NLL.
     assert not any(group[1].reference.has_annotation("ENT_IOB") for group in keyed.values())
     torch.manual_seed(0)
@@ -404,7 +452,10 @@ def test_freeze_embeddings_keeps_the_word_embeddings_and_trains_the_rest(tiny_en
     target, translation = pair_docs(nlp.vocab)
     optimizer = Adam(0.01)
     for _ in range(2):
-        batch = labeled_examples(nlp) + [unannotated_example(target.copy()), unannotated_example(translation.copy())]
+        batch = labeled_examples(nlp) + [
+            unannotated_example(target.copy()),
+            unannotated_example(translation.copy()),
+        ]
         update_and_apply(nlp, batch, optimizer)
     words = hf.get_input_embeddings().weight
     assert not torch.equal(before["query"], hf.encoder.layer[0].attention.self.query.weight)
@@ -452,8 +503,9 @@ def test_weights_must_be_numbers(tiny_encoder):
         load_nlp(tiny_encoder, {"consistency.alpha": "lots"})
 
 
-
-@pytest.mark.parametrize("weight", ["components.conner.nll_weight", "consistency.alpha", "consistency.beta"])
+@pytest.mark.parametrize(
+    "weight", ["components.conner.nll_weight", "consistency.alpha", "consistency.beta"]
+)
 def test_negative_weights_are_refused(tiny_encoder, weight):
     """A negative weight would maximise its term (or, for alpha and beta both
     negative, silently skip consistency): it should fail at load."""
@@ -469,4 +521,7 @@ def test_the_consistency_layer_follows_a_changed_setting(tiny_encoder):
     tagger.divergence, tagger.token_distribution = "kl_translation", "crf"
     layer = tagger.consistency_loss
     assert layer is not first
-    assert (layer.attrs["divergence"], layer.attrs["token_distribution"]) == ("kl_translation", "crf")
+    assert (layer.attrs["divergence"], layer.attrs["token_distribution"]) == (
+        "kl_translation",
+        "crf",
+    )

@@ -1,4 +1,5 @@
 """Tests of the CoNLL reader (conner.prepare.conll) and ``conner convert``."""
+
 import zipfile
 import zlib
 from collections import Counter
@@ -23,7 +24,20 @@ from conner.prepare.conll import (
 )
 from conner.tagger.tags import spans_from_tags
 
-WORDS = ["Peter", "Blackburn", "visited", "New", "York", "and", "Paris", "Ann", "Lee", "Bob", "said", "."]
+WORDS = [
+    "Peter",
+    "Blackburn",
+    "visited",
+    "New",
+    "York",
+    "and",
+    "Paris",
+    "Ann",
+    "Lee",
+    "Bob",
+    "said",
+    ".",
+]
 # (0,2) PER; (3,5) LOC; (6,7) LOC right before (7,9) PER, right before (9,10)
 # PER: IOB1 needs its B- there, and BIOES/BILOU must close chunks on time.
 ENTITIES = [(0, 2, "PER"), (3, 5, "LOC"), (6, 7, "LOC"), (7, 9, "PER"), (9, 10, "PER")]
@@ -160,7 +174,9 @@ def test_report_counts_each_repair_kind(tmp_path):
 
 def test_report_counts_iob_repairs(tmp_path):
     iob2 = write_conll(tmp_path / "iob2.txt", [rows("a b c d".split(), "O I-PER B-PER I-LOC")])
-    assert read_conll(iob2, scheme="IOB2")[1].repairs == Counter({"I_without_B": 1, "type_change": 1})
+    assert read_conll(iob2, scheme="IOB2")[1].repairs == Counter(
+        {"I_without_B": 1, "type_change": 1}
+    )
     iob1 = write_conll(tmp_path / "iob1.txt", [rows("a b c".split(), "O B-PER I-LOC")])
     assert read_conll(iob1, scheme="IOB1")[1].repairs == Counter({"B_not_after_same_type": 1})
 
@@ -255,7 +271,13 @@ def test_unknown_or_ambiguous_member_is_an_error(tmp_path, member):
 def test_multi_column_files_use_first_and_last_columns(tmp_path):
     path = write_conll(
         tmp_path / "four.txt",
-        [[("EU", "NNP", "I-NP", "B-ORG"), ("rejects", "VBZ", "I-VP", "O"), ("German", "JJ", "I-NP", "B-MISC")]],
+        [
+            [
+                ("EU", "NNP", "I-NP", "B-ORG"),
+                ("rejects", "VBZ", "I-VP", "O"),
+                ("German", "JJ", "I-NP", "B-MISC"),
+            ]
+        ],
     )
     sentences, _ = read_conll(path)
     assert sentences[0].words == ["EU", "rejects", "German"]
@@ -271,7 +293,9 @@ def test_tab_and_space_separated_files_read_alike(tmp_path):
 
 
 def test_tab_files_keep_tokens_with_spaces_and_unicode_blanks(tmp_path):
-    path = write_conll(tmp_path / "tab.txt", [[("New York", "S-LOC"), ("\u00a0", "O"), ("x", "O")]], sep="\t")
+    path = write_conll(
+        tmp_path / "tab.txt", [[("New York", "S-LOC"), ("\u00a0", "O"), ("x", "O")]], sep="\t"
+    )
     sentences, _ = read_conll(path)
     assert sentences[0].words == ["New York", "\u00a0", "x"]
 
@@ -343,7 +367,9 @@ def test_bad_tags_are_errors(tmp_path, text, scheme, message):
 
 
 def test_docs_have_entities_and_outside_tokens(tmp_path, vocab):
-    path = write_conll(tmp_path / "d.txt", [rows(WORDS, TAGS["IOB2"]), rows(["nothing", "here"], "O O")])
+    path = write_conll(
+        tmp_path / "d.txt", [rows(WORDS, TAGS["IOB2"]), rows(["nothing", "here"], "O O")]
+    )
     sentences, _ = read_conll(path)
     docs = [sentence_to_doc(vocab, s) for s in sentences]
     assert [(e.start, e.end, e.label_) for e in docs[0].ents] == ENTITIES
@@ -406,7 +432,9 @@ def test_sampling_is_deterministic_per_seed(tmp_path):
 
 
 def test_convert_writes_docbin_and_report(tmp_path):
-    text = "-DOCSTART- -X- O\n\n" + "".join(f"w{i} NN {'B-PER' if i % 2 else 'I-LOC'}\n\n" for i in range(40))
+    text = "-DOCSTART- -X- O\n\n" + "".join(
+        f"w{i} NN {'B-PER' if i % 2 else 'I-LOC'}\n\n" for i in range(40)
+    )
     path = tmp_path / "train.txt"
     path.write_text(text, encoding="utf-8")
     output = tmp_path / "corpus" / "train.spacy"
@@ -427,7 +455,18 @@ def test_convert_writes_docbin_and_report(tmp_path):
 def test_convert_cli(tmp_path):
     archive = make_zip(tmp_path)
     output, report_path = tmp_path / "es.spacy", tmp_path / "es.json"
-    args = ["convert", str(archive), "-o", str(output), "--lang", "es", "--member", "esp.train", "--report", str(report_path)]
+    args = [
+        "convert",
+        str(archive),
+        "-o",
+        str(output),
+        "--lang",
+        "es",
+        "--member",
+        "esp.train",
+        "--report",
+        str(report_path),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = srsly.read_json(report_path)

@@ -1,17 +1,17 @@
 """Conjugate spans on Docs, the pairs reader, the consistency batcher, grouping."""
+
 import itertools
 
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
+from spacy.util import minibatch
 
 from conner.consistency.batching import configure_consistency_batcher
-from conner.consistency.extensions import DROPOUT_TWIN
-from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.consistency.extensions import DROPOUT_TWIN, get_conjugate_spans, set_conjugate_spans
 from conner.consistency.groups import find_consistency_groups
 from conner.consistency.pairs import create_conjugate_pairs_reader, load_pairs
-from spacy.util import minibatch
 
 
 def write_pairs(path, vocab, n=3):
@@ -43,8 +43,14 @@ def test_conjugate_spans_survive_docbin(tmp_path):
     target, translation = docs
     assert target._.conjugate_id == translation._.conjugate_id == "p0"
     assert (target._.conjugate_role, translation._.conjugate_role) == ("target", "translation")
-    assert {k: s.text for k, s in get_conjugate_spans(target).items()} == {1: "Müller0", 2: "Berlin"}
-    assert {k: s.text for k, s in get_conjugate_spans(translation).items()} == {1: "Müller0", 7: "Berlin"}
+    assert {k: s.text for k, s in get_conjugate_spans(target).items()} == {
+        1: "Müller0",
+        2: "Berlin",
+    }
+    assert {k: s.text for k, s in get_conjugate_spans(translation).items()} == {
+        1: "Müller0",
+        7: "Berlin",
+    }
 
 
 def test_set_conjugate_spans_rejects_spans_outside_the_doc():
@@ -60,10 +66,15 @@ def test_pairs_reader_cycles_with_seeded_shuffle(tmp_path):
     first = [t.predicted._.conjugate_id for t, _ in itertools.islice(reader(nlp.vocab), 9)]
     again = [t.predicted._.conjugate_id for t, _ in itertools.islice(reader(nlp.vocab), 9)]
     assert first == again  # same seed, same order
-    assert sorted(first[:3]) == sorted(first[3:6]) == ["p0", "p1", "p2"]  # each pass sees every pair once
+    assert (
+        sorted(first[:3]) == sorted(first[3:6]) == ["p0", "p1", "p2"]
+    )  # each pass sees every pair once
     target, translation = next(reader(nlp.vocab))
     assert not target.reference.has_annotation("ENT_IOB")  # no labels on the unlabeled side
-    assert create_conjugate_pairs_reader(None) is not None and list(create_conjugate_pairs_reader(None)(nlp.vocab)) == []
+    assert (
+        create_conjugate_pairs_reader(None) is not None
+        and list(create_conjugate_pairs_reader(None)(nlp.vocab)) == []
+    )
 
 
 def test_pairs_reader_pools_a_directory_with_ids_scoped_per_file(tmp_path):

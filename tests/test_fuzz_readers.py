@@ -16,6 +16,7 @@ tries 25 inputs per test; the "fuzz" profile many more: ``python
 scripts/fuzz.py``. Two unmarked tests check the harness itself: that the
 strategies reach both valid inputs and errors, and scripts/fuzz.py's counts.
 """
+
 import importlib.util
 import json
 import tempfile
@@ -33,7 +34,12 @@ from typer.testing import CliRunner
 
 from conner.cli import app
 from conner.cli.import_release import import_release
-from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, get_conjugate_spans
+from conner.consistency.extensions import (
+    CONJUGATE_ID,
+    CONJUGATE_ROLE,
+    CONJUGATE_SPANS,
+    get_conjugate_spans,
+)
 from conner.consistency.pairs import load_pairs
 from conner.prepare.conll import SCHEMES, ConllFormatError, Sentence, read_conll, sentence_to_doc
 from conner.prepare.jsonl import read_jsonl
@@ -48,9 +54,13 @@ VOCAB = spacy.blank("xx").vocab
 # well-formed lines only (so that the readers' outputs are checked too), the
 # other half mix in broken lines, values and bytes.
 
-GOOD_TAGS = st.sampled_from(["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-OTH", "I-OTH", "B-MISC"])
+GOOD_TAGS = st.sampled_from(
+    ["O", "O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-OTH", "I-OTH", "B-MISC"]
+)
 # Well-formed tags of every scheme: files that mix schemes or need repairs.
-SCHEME_TAGS = st.sampled_from(["O", "B-PER", "I-PER", "E-PER", "S-PER", "L-LOC", "U-LOC", "I-LOC", "B-ORG"])
+SCHEME_TAGS = st.sampled_from(
+    ["O", "B-PER", "I-PER", "E-PER", "S-PER", "L-LOC", "U-LOC", "I-LOC", "B-ORG"]
+)
 TAGS = st.one_of(
     GOOD_TAGS,
     SCHEME_TAGS,
@@ -62,8 +72,12 @@ TAGS = st.one_of(
 def file_tags(draw, hostile: bool) -> st.SearchStrategy:
     """The tags of one file: IOB2, or if hostile, any scheme's or anything at all."""
     return draw(st.sampled_from([SCHEME_TAGS, TAGS])) if hostile else GOOD_TAGS
+
+
 GOOD_WORDS = st.one_of(
-    st.sampled_from(["Ana", "Roma", "de", ".", ",", "Zagreb", "L'Ajuntament", "1934an", "été", "漢字"]),
+    st.sampled_from(
+        ["Ana", "Roma", "de", ".", ",", "Zagreb", "L'Ajuntament", "1934an", "été", "漢字"]
+    ),
     st.text(alphabet=st.characters(categories=["L", "N", "P", "S"]), min_size=1, max_size=6),
 )
 WORDS = st.one_of(
@@ -73,8 +87,14 @@ WORDS = st.one_of(
 )
 # Values of any JSON type, for the places a reader expects something else.
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=4),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 LONE_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
@@ -125,7 +145,9 @@ def conll_files(draw) -> bytes:
         if extra < 5:
             lines.append("")  # a sentence break
         elif extra == 5:
-            lines.append(draw(st.sampled_from(["-DOCSTART- -X- O", "-DOCSTART-\t0\tO", "-DOCSTART-"])))
+            lines.append(
+                draw(st.sampled_from(["-DOCSTART- -X- O", "-DOCSTART-\t0\tO", "-DOCSTART-"]))
+            )
     return draw(file_bytes(lines, hostile))
 
 
@@ -140,7 +162,9 @@ def jsonl_line(draw, hostile: bool) -> str:
         return draw(st.text(max_size=20))
     words = WORDS if hostile else GOOD_WORDS
     tokens: List = draw(st.lists(words, max_size=6))
-    tags: List = draw(st.lists(file_tags(draw, hostile), min_size=len(tokens), max_size=len(tokens)))
+    tags: List = draw(
+        st.lists(file_tags(draw, hostile), min_size=len(tokens), max_size=len(tokens))
+    )
     record: Dict = {"idx": draw(st.integers(0, 10**6)), "tokens": tokens, "tags": tags}
     if kind == 3:
         del record[draw(st.sampled_from(["tokens", "tags"]))]
@@ -149,7 +173,9 @@ def jsonl_line(draw, hostile: bool) -> str:
     elif kind == 5:
         record["tags"] = tags + [draw(TAGS)]
     elif kind == 6 and tokens:
-        tokens[draw(st.integers(0, len(tokens) - 1))] = draw(JSON_VALUES | LONE_SURROGATES | st.just(""))
+        tokens[draw(st.integers(0, len(tokens) - 1))] = draw(
+            JSON_VALUES | LONE_SURROGATES | st.just("")
+        )
     elif kind == 7 and tags:
         tags[draw(st.integers(0, len(tags) - 1))] = draw(JSON_VALUES | LONE_SURROGATES)
     return json.dumps(record, ensure_ascii=draw(st.booleans()))
@@ -168,7 +194,9 @@ def iob2_files(draw) -> bytes:
     for _ in range(draw(st.integers(0, 4))):
         tokens = draw(st.lists(WORDS if hostile else GOOD_WORDS, min_size=1, max_size=5))
         glue = draw(st.sampled_from([" ", "", "  "]))
-        text = draw(st.sampled_from([glue.join(tokens), " ".join(tokens) + ".", ""])) or draw(st.text(max_size=10))
+        text = draw(st.sampled_from([glue.join(tokens), " ".join(tokens) + ".", ""])) or draw(
+            st.text(max_size=10)
+        )
         lines += draw(st.sampled_from([[], ["# sent_id = s1"], ["# newdoc id = d1", "# url = NA"]]))
         lines.append(f"# text = {text}")
         for number, token in enumerate(tokens, start=1):
@@ -190,7 +218,10 @@ def iob2_files(draw) -> bytes:
 @st.composite
 def text_files(draw) -> bytes:
     hostile = draw(st.booleans())
-    line = st.one_of(st.text(max_size=40), st.sampled_from(["", " \t ", "Bon dia, Roma.", "\u2028x\u2029", "a\x00b"]))
+    line = st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["", " \t ", "Bon dia, Roma.", "\u2028x\u2029", "a\x00b"]),
+    )
     return draw(file_bytes(draw(st.lists(line, max_size=8)), hostile))
 
 
@@ -240,19 +271,37 @@ def pair_files(draw) -> bytes:
         roles = ["target", "translation"]
         if hostile:
             pair_id = draw(st.sampled_from(["p0", "p1", "p2"]) | st.integers(0, 2) | JSON_VALUES)
-            roles = draw(st.sampled_from([roles, ["target"], ["translation", "target"]])
-                         | st.lists(st.sampled_from(roles + ["source"]) | JSON_VALUES, max_size=2))
+            roles = draw(
+                st.sampled_from([roles, ["target"], ["translation", "target"]])
+                | st.lists(st.sampled_from(roles + ["source"]) | JSON_VALUES, max_size=2)
+            )
         for role in roles:
-            words = draw(st.lists(st.sampled_from(["Ana", "vive", "en", "Roma", "."]), min_size=1, max_size=5))
+            words = draw(
+                st.lists(
+                    st.sampled_from(["Ana", "vive", "en", "Roma", "."]), min_size=1, max_size=5
+                )
+            )
             doc = Doc(VOCAB, words=words)
             n = len(words)
             # Well-formed: disjoint one-token spans with distinct keys.
             starts = draw(st.lists(st.integers(0, n - 1), unique=True, max_size=3))
             spans = [[key, start, start + 1] for key, start in enumerate(sorted(starts))]
             if hostile:
-                spans = draw(st.just(spans) | JSON_VALUES | st.lists(
-                    st.tuples(st.integers(0, 3), st.integers(-1, n + 1), st.integers(-1, n + 1)).map(list), max_size=3))
-            for name, value in ((CONJUGATE_ID, pair_id), (CONJUGATE_ROLE, role), (CONJUGATE_SPANS, spans)):
+                spans = draw(
+                    st.just(spans)
+                    | JSON_VALUES
+                    | st.lists(
+                        st.tuples(
+                            st.integers(0, 3), st.integers(-1, n + 1), st.integers(-1, n + 1)
+                        ).map(list),
+                        max_size=3,
+                    )
+                )
+            for name, value in (
+                (CONJUGATE_ID, pair_id),
+                (CONJUGATE_ROLE, role),
+                (CONJUGATE_SPANS, spans),
+            ):
                 if broken(draw, hostile, 1) != 0:  # now and then an attribute is missing
                     doc.user_data[("._.", name, None, None)] = value
             docs.append(doc)
@@ -262,7 +311,11 @@ def pair_files(draw) -> bytes:
         data = data[: draw(st.integers(0, len(data)))]
     elif damage == 1 and data:
         position = draw(st.integers(0, len(data) - 1))
-        data = data[:position] + bytes([data[position] ^ draw(st.integers(1, 255))]) + data[position + 1 :]
+        data = (
+            data[:position]
+            + bytes([data[position] ^ draw(st.integers(1, 255))])
+            + data[position + 1 :]
+        )
     elif damage == 2:
         data = draw(st.binary(max_size=40))
     return data
@@ -396,7 +449,9 @@ def test_conner_release_import(data, lang):
         for name, content in zip((TARGET_FILE, TRANSLATION_FILE), data):
             (release / name).write_bytes(content)
         output, report = folder / "out" / "pairs.spacy", folder / "out" / "report.json"
-        result = invoke("import-release", [release, "-o", output, "--lang", lang, "--report", report])
+        result = invoke(
+            "import-release", [release, "-o", output, "--lang", lang, "--report", report]
+        )
         # "0 of N pairs kept" names the output it did not write.
         assert_script_outcome(result, [release, output], [output], folder)
         if result.exit_code == 0:
@@ -424,7 +479,10 @@ def test_pair_docbin_reader(data):
                 assert str(path) in message and "\n" not in message, message
                 return
     for target, translation in pairs:
-        assert (target._.get(CONJUGATE_ROLE), translation._.get(CONJUGATE_ROLE)) == ("target", "translation")
+        assert (target._.get(CONJUGATE_ROLE), translation._.get(CONJUGATE_ROLE)) == (
+            "target",
+            "translation",
+        )
         assert target._.get(CONJUGATE_ID) == translation._.get(CONJUGATE_ID)
         shared = set(get_conjugate_spans(target)) & set(get_conjugate_spans(translation))
         assert shared
@@ -435,7 +493,12 @@ def test_pair_docbin_reader(data):
 
 # ------------------------------------------------------------- convert.py
 
-FORMAT_FILES = {"conll": conll_files(), "jsonl": jsonl_files(), "iob2": iob2_files(), "text": text_files()}
+FORMAT_FILES = {
+    "conll": conll_files(),
+    "jsonl": jsonl_files(),
+    "iob2": iob2_files(),
+    "text": text_files(),
+}
 
 
 @pytest.mark.fuzz
@@ -443,7 +506,9 @@ FORMAT_FILES = {"conll": conll_files(), "jsonl": jsonl_files(), "iob2": iob2_fil
 @given(data=st.data(), unlabeled=st.booleans())
 def test_convert_script(input_format, data, unlabeled):
     content = data.draw(FORMAT_FILES[input_format], label="file")
-    label_map = data.draw(st.sampled_from([[], ["OTH=MISC"], ["PER=X", "LOC=X"], ["bad"]]), label="label map")
+    label_map = data.draw(
+        st.sampled_from([[], ["OTH=MISC"], ["PER=X", "LOC=X"], ["bad"]]), label="label map"
+    )
     with workdir() as folder:
         source = folder / f"input.{input_format}"
         source.write_bytes(content)
@@ -451,7 +516,9 @@ def test_convert_script(input_format, data, unlabeled):
         args = [source, "-o", output, "--format", input_format, "--lang", "hr", "--report", report]
         args += ["--unlabeled"] * unlabeled + [f"--label-map={item}" for item in label_map]
         result = invoke("convert", args)
-        assert_script_outcome(result, [source, "--label-map", "--unlabeled"], [output, report], folder)
+        assert_script_outcome(
+            result, [source, "--label-map", "--unlabeled"], [output, report], folder
+        )
         if result.exit_code == 0:
             docs = list(DocBin().from_disk(output).get_docs(spacy.blank("hr").vocab))
             assert docs and len(docs) == json.loads(report.read_text())["written"]["sentences"]
@@ -461,9 +528,14 @@ def test_convert_script(input_format, data, unlabeled):
 @pytest.mark.parametrize("name", ["conll", "jsonl", "iob2", "text", "release", "pairs"])
 def test_the_strategies_reach_both_valid_input_and_errors(name):
     """Neither all errors nor all valid: the fuzz tests see both outcomes."""
-    strategies = {"conll": (conll_files(), read_conll), "jsonl": (jsonl_files(), read_jsonl),
-                  "iob2": (iob2_files(), read_uner), "text": (text_files(), lambda p: read_text(p, "ca")),
-                  "release": (release_folders(), None), "pairs": (pair_files(), None)}
+    strategies = {
+        "conll": (conll_files(), read_conll),
+        "jsonl": (jsonl_files(), read_jsonl),
+        "iob2": (iob2_files(), read_uner),
+        "text": (text_files(), lambda p: read_text(p, "ca")),
+        "release": (release_folders(), None),
+        "pairs": (pair_files(), None),
+    }
     strategy, reader = strategies[name]
 
     def outcome(data) -> str:
@@ -473,18 +545,27 @@ def test_the_strategies_reach_both_valid_input_and_errors(name):
                     for file_name, content in zip((TARGET_FILE, TRANSLATION_FILE), data):
                         (folder / file_name).write_bytes(content)
                     found = import_release(
-                        folder / TARGET_FILE, folder / TRANSLATION_FILE, VOCAB, VOCAB)[0]
+                        folder / TARGET_FILE, folder / TRANSLATION_FILE, VOCAB, VOCAB
+                    )[0]
                 else:
                     (folder / "f").write_bytes(data)
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        found = load_pairs(folder / "f", VOCAB) if reader is None else reader(folder / "f")[0]
+                        found = (
+                            load_pairs(folder / "f", VOCAB)
+                            if reader is None
+                            else reader(folder / "f")[0]
+                        )
             except ValueError:
                 return "error"
         return "output" if found else "empty"
 
     for wanted in ("output", "error"):
-        find(strategy, lambda data: outcome(data) == wanted, settings=settings(max_examples=300, database=None))
+        find(
+            strategy,
+            lambda data, wanted=wanted: outcome(data) == wanted,
+            settings=settings(max_examples=300, database=None),
+        )
 
 
 def load_fuzz_script():

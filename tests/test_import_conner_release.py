@@ -1,4 +1,5 @@
 """Tests of ``conner import-release`` and of conjugate spans in DocBins."""
+
 import zlib
 from pathlib import Path
 
@@ -10,18 +11,28 @@ from typer.testing import CliRunner
 
 from conner.cli import app
 from conner.cli import import_release as importer
-from conner.prepare.conll import ConllFormatError
-from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE, span_runs
 from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.consistency.pairs import load_pairs
+from conner.prepare.conll import ConllFormatError
+from conner.prepare.release import TARGET_FILE, TRANSLATION_FILE, span_runs
 
 # Pairs of (token, span id, gold tag) rows. The gold labels are nonsense
 # strings (SECRET...) so that a leak into the output is easy to find.
 TARGET = [
     # 0: both sides agree.
-    [("Angela", "1", "B-SECRETP"), ("Merkel", "1", "E-SECRETP"), ("besucht", "0", "O"), ("Paris", "2", "S-SECRETL")],
+    [
+        ("Angela", "1", "B-SECRETP"),
+        ("Merkel", "1", "E-SECRETP"),
+        ("besucht", "0", "O"),
+        ("Paris", "2", "S-SECRETL"),
+    ],
     # 1: the translation lost span 2.
-    [("Hans", "1", "S-SECRETP"), ("Peter", "2", "S-SECRETP"), ("und", "0", "O"), ("Bonn", "3", "S-SECRETL")],
+    [
+        ("Hans", "1", "S-SECRETP"),
+        ("Peter", "2", "S-SECRETP"),
+        ("und", "0", "O"),
+        ("Bonn", "3", "S-SECRETL"),
+    ],
     # 2: no spans at all.
     [("Guten", "0", "O"), ("Tag", "0", "O")],
     # 3: no span id in common.
@@ -30,11 +41,26 @@ TARGET = [
     [("EFE", "2", "S-SECRETO"), ("meldet", "0", "O"), ("Kiew", "1", "S-SECRETL")],
 ]
 TRANSLATION = [
-    [("Angela", "1", "B-SECRETP"), ("Merkel", "1", "E-SECRETP"), ("visits", "0", "O"), ("Paris", "2", "S-SECRETL")],
-    [("Hans", "1", "S-SECRETP"), ("Peter", "1", "S-SECRETP"), ("and", "0", "O"), ("Bonn", "3", "S-SECRETL")],
+    [
+        ("Angela", "1", "B-SECRETP"),
+        ("Merkel", "1", "E-SECRETP"),
+        ("visits", "0", "O"),
+        ("Paris", "2", "S-SECRETL"),
+    ],
+    [
+        ("Hans", "1", "S-SECRETP"),
+        ("Peter", "1", "S-SECRETP"),
+        ("and", "0", "O"),
+        ("Bonn", "3", "S-SECRETL"),
+    ],
     [("Good", "0", "O"), ("day", "0", "O")],
     [("Rome", "2", "S-SECRETL"), ("is", "0", "O"), ("old", "0", "O")],
-    [("Kyiv", "1", "S-SECRETL"), ("EFE", "2", "S-SECRETO"), ("reports", "0", "O"), ("EFE", "2", "S-SECRETO")],
+    [
+        ("Kyiv", "1", "S-SECRETL"),
+        ("EFE", "2", "S-SECRETO"),
+        ("reports", "0", "O"),
+        ("EFE", "2", "S-SECRETO"),
+    ],
 ]
 
 
@@ -179,7 +205,16 @@ def test_non_integer_span_id_names_file_and_line(tmp_path):
 def test_import_cli_writes_both_docbins_and_report(tmp_path):
     folder = write_release(tmp_path / "En2De")
     output, report = tmp_path / "pairs.spacy", tmp_path / "import.json"
-    args = ["import-release", str(folder), "-o", str(output), "--lang", "de", "--report", str(report)]
+    args = [
+        "import-release",
+        str(folder),
+        "-o",
+        str(output),
+        "--lang",
+        "de",
+        "--report",
+        str(report),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     written = srsly.read_json(report)

@@ -1,4 +1,5 @@
 """The int8 encoder (conner.transformer.int8) on a tiny transformer pipeline."""
+
 import random
 
 import numpy
@@ -7,11 +8,15 @@ import spacy
 import torch
 from spacy.tokens import Doc
 from spacy.util import fix_random_seed
+from test_transformer_pipeline import build_nlp, labeled_examples
 from thinc.api import Adam
 
-from conner.transformer.int8 import INT8_LOAD_CONFIG, Int8Error, int8_linear_layers, quantize_encoder
-
-from test_transformer_pipeline import build_nlp, labeled_examples
+from conner.transformer.int8 import (
+    INT8_LOAD_CONFIG,
+    Int8Error,
+    int8_linear_layers,
+    quantize_encoder,
+)
 
 # Training sentences, and test sentences that reuse their names in new contexts.
 TRAIN = [
@@ -38,7 +43,10 @@ def encoder(nlp):
 
 
 def entities(nlp, sentences):
-    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(Doc(nlp.vocab, words=w) for w in sentences)]
+    return [
+        [(e.start, e.end, e.label_) for e in doc.ents]
+        for doc in nlp.pipe(Doc(nlp.vocab, words=w) for w in sentences)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +86,20 @@ def test_an_int8_pipeline_tags_a_batch(tiny_encoder, tmp_path):
     fp32 = spacy.load(tmp_path / "fp32")
     int8 = quantize_encoder(spacy.load(tmp_path / "fp32"))
     rng = random.Random(0)
-    vocab = ["Berlin", "und", "die", "Stadt", "Amsterdam", "is", "the", "capital", "of", "España", ",", "."]
+    vocab = [
+        "Berlin",
+        "und",
+        "die",
+        "Stadt",
+        "Amsterdam",
+        "is",
+        "the",
+        "capital",
+        "of",
+        "España",
+        ",",
+        ".",
+    ]
     sentences = [words for words, _ in TRAIN] + TEST + [[rng.choice(vocab) for _ in range(600)]]
     docs = list(int8.pipe(Doc(int8.vocab, words=w) for w in sentences))
     assert [len(d) for d in docs] == [len(w) for w in sentences]

@@ -7,14 +7,15 @@ sub-word from the XLM-R tokenizer (a word joiner becomes ``▁`` + ``\\u2060``),
 so the text decides for them; a few visible ones get none (``▁`` itself),
 so the alignment decides for those, in training as at inference.
 """
+
 import numpy
 import pytest
 from spacy.tokens import Doc, Span
 from spacy.training import Example
-
-from conner.tagger.pieceless import is_blank
 from test_bad_input import entity_prone
 from test_transformer_pipeline import build_nlp
+
+from conner.tagger.pieceless import is_blank
 
 FORMAT = ["\u2060", "\u00ad", "\u200b", "\ufeff", "\u202a", "\u2066", "\U000e0001"]
 FILLERS = ["\u3164", "\u115f", "\u1160", "\uffa0"]
@@ -26,7 +27,10 @@ INVISIBLE = FORMAT + FILLERS + BRAILLE_BLANK + WHITESPACE + CONTROLS
 NO_PIECE = ["\u2581", "\ufffd"]
 VISIBLE = ["a", "-", "\u2801", "\u3131", "\u0301", "a\u00ad", "\u2060b"]
 NO_DROPOUT = {
-    "components.transformer.model.transformer_config": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    "components.transformer.model.transformer_config": {
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+    }
 }
 
 
@@ -75,7 +79,9 @@ def test_training_splits_a_gold_entity_at_a_blank_word_as_inference_would(nlp, c
         return Example(Doc(nlp.vocab, words=words), reference)
 
     across = nlp.update([example([(0, 3, "PER"), (4, 5, "LOC")])], sgd=False, drop=0.0)
-    split = nlp.update([example([(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC")])], sgd=False, drop=0.0)
+    split = nlp.update(
+        [example([(0, 1, "PER"), (2, 3, "PER"), (4, 5, "LOC")])], sgd=False, drop=0.0
+    )
     assert numpy.isfinite(across["conner_nll"])
     assert across["conner_nll"] == pytest.approx(split["conner_nll"], rel=1e-5)
 

@@ -1,6 +1,7 @@
 """One chain for any target language: project.yml's vars, the apertium pairs
 ``conner check`` names, and (integration) Basque text to conjugate pairs with the
 real apertium."""
+
 import json
 import shlex
 import shutil
@@ -11,7 +12,6 @@ from pathlib import Path
 import pytest
 import spacy
 import typer
-from spacy.tokens import DocBin
 from typer.testing import CliRunner
 from weasel.util.config import load_project_config
 
@@ -66,23 +66,44 @@ def test_default_vars_give_the_spanish_chain_unchanged(tmp_path, monkeypatch):
         old_script, old_params = parameters(SPANISH[name])
         assert script == old_script
         assert params == old_params, name
-    assert commands["unlabeled"]["outputs"] == ["corpus/es_unlabeled.spacy", "corpus/reports/es_unlabeled.json"]
+    assert commands["unlabeled"]["outputs"] == [
+        "corpus/es_unlabeled.spacy",
+        "corpus/reports/es_unlabeled.json",
+    ]
     assert commands["weak-tag"]["outputs"] == ["corpus/es_weak.spacy"]
-    assert commands["translate"]["outputs"] == ["corpus/pairs_es_apertium.spacy", "reports/translate_es_apertium.json"]
+    assert commands["translate"]["outputs"] == [
+        "corpus/pairs_es_apertium.spacy",
+        "reports/translate_es_apertium.json",
+    ]
     assert commands["collect-pairs-translated"]["outputs"] == ["corpus/pairs/es-apertium"]
 
 
 def test_vars_choose_the_language_input_and_engine_code(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    commands = project(tmp_path, target_lang="eu", target_unlabeled="assets/eu/train.jsonl",
-                       target_member="", target_format="jsonl")
+    commands = project(
+        tmp_path,
+        target_lang="eu",
+        target_unlabeled="assets/eu/train.jsonl",
+        target_member="",
+        target_format="jsonl",
+    )
     _, unlabeled = parameters(commands["unlabeled"]["script"][0])
-    assert (unlabeled["input_path"], unlabeled["output_path"]) == (Path("assets/eu/train.jsonl"), Path("corpus/eu_unlabeled.spacy"))
-    assert (unlabeled["input_format"], unlabeled["lang"], unlabeled["unlabeled"]) == ("jsonl", "eu", True)
+    assert (unlabeled["input_path"], unlabeled["output_path"]) == (
+        Path("assets/eu/train.jsonl"),
+        Path("corpus/eu_unlabeled.spacy"),
+    )
+    assert (unlabeled["input_format"], unlabeled["lang"], unlabeled["unlabeled"]) == (
+        "jsonl",
+        "eu",
+        True,
+    )
     assert not unlabeled["member"]
     assert "assets/eu/train.jsonl" in commands["unlabeled"]["deps"]
     _, tagged = parameters(commands["weak-tag"]["script"][0])
-    assert (tagged["input_path"], tagged["output_path"]) == (Path("corpus/eu_unlabeled.spacy"), Path("corpus/eu_weak.spacy"))
+    assert (tagged["input_path"], tagged["output_path"]) == (
+        Path("corpus/eu_unlabeled.spacy"),
+        Path("corpus/eu_weak.spacy"),
+    )
     assert tagged["id_prefix"] == "eu-"
     _, translated = parameters(commands["translate"]["script"][0])
     assert (translated["input_path"], translated["src"]) == (Path("corpus/eu_weak.spacy"), "eu")
@@ -122,14 +143,20 @@ def fake_apertium(folder: Path, modes) -> Path:
 def test_check_names_the_debian_package_of_each_pair(tmp_path, lang):
     mode, package = apertium_pair(lang)
     binary = fake_apertium(tmp_path, ["eng-spa", "Cyrl-Latn"])
-    (problem,) = check.find_problems(engine="apertium", engine_lang=lang, options=[f"binary={binary}"])
+    (problem,) = check.find_problems(
+        engine="apertium", engine_lang=lang, options=[f"binary={binary}"]
+    )
     assert f"no direction '{mode}'" in problem and f"apt-get install {package}`" in problem
     assert "\n" not in problem
-    missing = check.find_problems(engine="apertium", engine_lang=lang, options=["binary=no-such-apertium"])
+    missing = check.find_problems(
+        engine="apertium", engine_lang=lang, options=["binary=no-such-apertium"]
+    )
     assert len(missing) == 1 and f"apt-get install apertium {package}`" in missing[0]
     # Where the pair is installed, its mode is the one asked for.
     binary = fake_apertium(tmp_path, [mode])
-    assert check.find_problems(engine="apertium", engine_lang=lang, options=[f"binary={binary}"]) == []
+    assert (
+        check.find_problems(engine="apertium", engine_lang=lang, options=[f"binary={binary}"]) == []
+    )
 
 
 def test_basque_is_its_own_debian_name_not_a_sorted_guess(tmp_path):
@@ -137,19 +164,25 @@ def test_basque_is_its_own_debian_name_not_a_sorted_guess(tmp_path):
     # codes would say apertium-en-eu, and the ISO 639-3 code eus-eng.
     assert apertium_pair("eu") == ("eu-en", "apertium-eu-en")
     binary = fake_apertium(tmp_path, [])
-    (problem,) = check.find_problems(engine="apertium", engine_lang="eu", options=[f"binary={binary}"])
+    (problem,) = check.find_problems(
+        engine="apertium", engine_lang="eu", options=[f"binary={binary}"]
+    )
     assert "apertium-eu-en`" in problem
 
 
 def test_a_language_without_a_pair_into_english_says_which_have_one(tmp_path):
     binary = fake_apertium(tmp_path, ["spa-eng"])
-    (problem,) = check.find_problems(engine="apertium", engine_lang="de", options=[f"binary={binary}"])
+    (problem,) = check.find_problems(
+        engine="apertium", engine_lang="de", options=[f"binary={binary}"]
+    )
     assert "no apertium pair translates 'de' into English" in problem
     assert all(lang in problem for lang in ("es", "eu", "hr"))
 
 
 def installed(package: str) -> bool:
-    result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+    )
     return result.returncode == 0 and "install ok installed" in result.stdout
 
 
@@ -174,14 +207,23 @@ Iñaki Urdangarin Bilbora joan da gaur .
 Eusko Jaurlaritzak Gasteizen bilera egin du .
 Gaur ez da ezer gertatu .
 """
-BASQUE_NAMES = ["Mikel Laboa", "Donostian", "Iñaki Urdangarin", "Bilbora", "Eusko Jaurlaritzak", "Gasteizen"]
+BASQUE_NAMES = [
+    "Mikel Laboa",
+    "Donostian",
+    "Iñaki Urdangarin",
+    "Bilbora",
+    "Eusko Jaurlaritzak",
+    "Gasteizen",
+]
 
 
 def ruler_model(path: Path) -> Path:
     """A weak tagger that knows a handful of Basque names."""
     nlp = spacy.blank("eu")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([{"label": "X", "pattern": [{"ORTH": w} for w in name.split()]} for name in BASQUE_NAMES])
+    ruler.add_patterns(
+        [{"label": "X", "pattern": [{"ORTH": w} for w in name.split()]} for name in BASQUE_NAMES]
+    )
     nlp.to_disk(path)
     return path
 
@@ -202,23 +244,55 @@ def test_basque_text_becomes_english_conjugate_pairs_with_apertium(tmp_path):
         pytest.skip(f"apertium's eu-en pair is missing: {err}")
     raw = tmp_path / "eu.txt"
     raw.write_text(BASQUE_TEXT, encoding="utf-8")
-    unlabeled, weak, pairs = tmp_path / "eu_unlabeled.spacy", tmp_path / "eu_weak.spacy", tmp_path / "pairs_eu.spacy"
+    unlabeled, weak, pairs = (
+        tmp_path / "eu_unlabeled.spacy",
+        tmp_path / "eu_weak.spacy",
+        tmp_path / "pairs_eu.spacy",
+    )
     invoke("convert", raw, "-o", unlabeled, "--format", "text", "--lang", "eu", "--unlabeled")
-    invoke("weak-tag", ruler_model(tmp_path / "model"), unlabeled, "-o", weak, "--id-prefix", "eu-", "--no-progress")
-    result = invoke("translate", weak, "-o", pairs, "--engine", "apertium", "--lang", "eu", "--translation-lang", "en",
-                    "--cache", tmp_path / "cache.sqlite", "--no-progress")
+    invoke(
+        "weak-tag",
+        ruler_model(tmp_path / "model"),
+        unlabeled,
+        "-o",
+        weak,
+        "--id-prefix",
+        "eu-",
+        "--no-progress",
+    )
+    result = invoke(
+        "translate",
+        weak,
+        "-o",
+        pairs,
+        "--engine",
+        "apertium",
+        "--lang",
+        "eu",
+        "--translation-lang",
+        "en",
+        "--cache",
+        tmp_path / "cache.sqlite",
+        "--no-progress",
+    )
     assert "1 of 4 sentences had no conjugate spans" in result.output
     found = load_pairs(pairs, spacy.blank("en").vocab)
     assert [target._.conjugate_id for target, _ in found] == ["eu-0", "eu-1", "eu-2"]
     for target, translation in found:
-        target_spans, translated_spans = get_conjugate_spans(target), get_conjugate_spans(translation)
+        target_spans, translated_spans = (
+            get_conjugate_spans(target),
+            get_conjugate_spans(translation),
+        )
         assert set(translated_spans) == set(target_spans) and translated_spans
         assert {s.text for s in target_spans.values()} <= set(BASQUE_NAMES)
         # The placeholders were put back, and the sentence came out in English.
         assert "SPAN" not in translation.text
         assert not {"da", "du", "zen", "egin"} & {t.lower_ for t in translation}
     english = {t.lower_ for _, translation in found for t in translation}
-    assert len(english & {"the", "he", "has", "in", "to", "was", "were", "born", "today", "meeting"}) >= 4
+    assert (
+        len(english & {"the", "he", "has", "in", "to", "was", "were", "born", "today", "meeting"})
+        >= 4
+    )
     first = {k: s.text for k, s in get_conjugate_spans(found[0][1]).items()}
     assert "Mikel Laboa" in first.values() and any("Donostia" in text for text in first.values())
     summary = json.loads((tmp_path / "pairs_eu.summary.json").read_text())

@@ -1,5 +1,6 @@
 """conner.transformer.lean_load: the transformer loads with one copy of its weights and
 gives what spacy-transformers' own loading gives."""
+
 import io
 import math
 import warnings
@@ -13,6 +14,7 @@ from spacy.tokens import Doc
 from spacy_transformers.data_classes import HFObjects
 from spacy_transformers.layers.hf_shim import HFShim
 from spacy_transformers.span_getters import configure_strided_spans
+from test_transformer_pipeline import build_nlp
 
 from conner.transformer.adapter import hf_objects, hf_shim, shim_training_state
 from conner.transformer.lean_load import (
@@ -24,8 +26,6 @@ from conner.transformer.lean_load import (
     unpack_views,
 )
 from conner.transformer.windows import create_transformer_model
-
-from test_transformer_pipeline import build_nlp
 
 STOCK = {"components.transformer.model.lean_load": False}
 WORDS = [
@@ -48,8 +48,29 @@ def as_bytes(obj):
 def test_unpack_views_decodes_as_srsly_does():
     big = bytes(range(256)) * 1000
     msg = {
-        "ints": [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1,
-                 -1, -32, -33, -128, -129, -32768, -32769, -(2**31), -(2**31) - 1, -(2**63)],
+        "ints": [
+            0,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65535,
+            65536,
+            2**32 - 1,
+            2**32,
+            2**64 - 1,
+            -1,
+            -32,
+            -33,
+            -128,
+            -129,
+            -32768,
+            -32769,
+            -(2**31),
+            -(2**31) - 1,
+            -(2**63),
+        ],
         "floats": [0.0, 1e-12, -2.5, math.pi, float("inf")],
         "strings": ["", "a" * 31, "b" * 32, "é" * 200, "c" * 70000],
         "others": [None, True, False, b"", b"small", [], {}],
@@ -64,7 +85,9 @@ def test_unpack_views_decodes_as_srsly_does():
     data = srsly.msgpack_dumps(msg)
     expected = srsly.msgpack_loads(data)
     got = unpack_views(data)
-    assert isinstance(got["big"], memoryview) and isinstance(got["nested"]["shims"][1][0], memoryview)
+    assert isinstance(got["big"], memoryview) and isinstance(
+        got["nested"]["shims"][1][0], memoryview
+    )
     assert got["big"].obj is data  # a view into the input, not a copy
     assert isinstance(got["others"][4], bytes)
     for key in ("array", "big_array"):
@@ -219,8 +242,11 @@ def test_the_lean_shim_keeps_the_training_state_of_the_stock_one(tiny_encoder):
     # Mixed precision on, scaling off: the constructor alone would build an
     # enabled scaler; the lean shim must keep the configured one.
     model = create_transformer_model(
-        str(tiny_encoder), configure_strided_spans(window=128, stride=96),
-        mixed_precision=True, grad_scaler_config={"enabled": False}, lean_load=False,
+        str(tiny_encoder),
+        configure_strided_spans(window=128, stride=96),
+        mixed_precision=True,
+        grad_scaler_config={"enabled": False},
+        lean_load=False,
     )
     stock = hf_shim(model)
     state = shim_training_state(stock)
@@ -230,4 +256,8 @@ def test_the_lean_shim_keeps_the_training_state_of_the_stock_one(tiny_encoder):
     assert isinstance(lean, LeanHFShim) and not lean.defer_tokenizer
     assert shim_training_state(lean) == state
     assert hf_objects(lean) is hf_objects(stock) and lean.cfg == stock.cfg
-    assert (lean.config_cls, lean.model_cls, lean.tokenizer_cls) == (stock.config_cls, stock.model_cls, stock.tokenizer_cls)
+    assert (lean.config_cls, lean.model_cls, lean.tokenizer_cls) == (
+        stock.config_cls,
+        stock.model_cls,
+        stock.tokenizer_cls,
+    )

@@ -1,19 +1,23 @@
 """Length-sorted encoder sub-batches give the unsorted path's values and gradients."""
+
 import numpy
-import pytest
 import torch
 from spacy.tokens import Doc
+from test_transformer_pipeline import build_nlp
 
 from conner.transformer.length_batching import length_groups, sort_encoder_batches
-from test_transformer_pipeline import build_nlp
 
 WORDS = [
     "Angela Merkel visited Paris .".split(),
-    ("The European Commission said on Thursday it disagreed with German advice to consumers to shun "
-     "British lamb until scientists determine whether mad cow disease can be transmitted to sheep .").split(),
+    (
+        "The European Commission said on Thursday it disagreed with German advice to consumers to shun "
+        "British lamb until scientists determine whether mad cow disease can be transmitted to sheep ."
+    ).split(),
     "Peter Blackburn".split(),
-    ("Rare Hendrix song draft sells for almost $ 17,000 at an auction in London organised by "
-     "Christie 's on Wednesday .").split(),
+    (
+        "Rare Hendrix song draft sells for almost $ 17,000 at an auction in London organised by "
+        "Christie 's on Wednesday ."
+    ).split(),
     "BRUSSELS 1996-08-22".split(),
     ["Zürich"],
 ]
@@ -68,7 +72,6 @@ def test_sorted_sub_batches_match_the_single_call(tiny_encoder):
     _no_dropout(trf.model.transformer)
     docs = [Doc(nlp.vocab, words=w) for w in WORDS]
     whole, whole_grads = _run(trf, docs)
-    calls = []
     encode_shapes = trf.model.layers[0]._func
 
     sort_encoder_batches(trf.model.layers[0], max_padded=64)

@@ -6,10 +6,10 @@ windows (conner.transformer.windows) split every long window and spacy-transform
 cuts a single long word to its first pieces, so the warning is false there;
 outside it, the tokenizer still warns.
 """
+
 import logging
 
 import pytest
-
 from test_transformer_pipeline import build_nlp
 
 SENTENCE = "Angela Merkel met Emmanuel Macron in Paris ."

@@ -1,4 +1,5 @@
 """Tests for conner.consistency.losses: Algorithm 1, the KL variants, L_drop, L_trans, CRF marginals."""
+
 import itertools
 import math
 
@@ -129,18 +130,29 @@ def test_figure2_example():
     west = _token_row({"B-LOC": 0.6, "B-MISC": 0.2, "O": 0.1, "S-LOC": 0.1})
     german = _token_row({"E-LOC": 0.5, "E-MISC": 0.3, "O": 0.2})
     translated = torch.log(torch.tensor(numpy.stack([west, german])))
-    source = torch.log(torch.tensor(_token_row({"S-LOC": 0.7, "S-MISC": 0.2, "O": 0.05, "B-ORG": 0.05})))[None]
+    source = torch.log(
+        torch.tensor(_token_row({"S-LOC": 0.7, "S-MISC": 0.2, "O": 0.05, "B-ORG": 0.05}))
+    )[None]
 
     # columns: LOC, MISC, ORG, PER, O, illegal
     d_trans = span_log_distribution(translated, [(0, 2)], TAGSET)[0].exp()
     # LOC = .6*.5, MISC = .2*.3, ORG = PER = 0, O = .1*.2, illegal = 1-.3-.06-.02
-    torch.testing.assert_close(d_trans, torch.tensor([0.30, 0.06, 0.0, 0.0, 0.02, 0.62], dtype=torch.float64))
+    torch.testing.assert_close(
+        d_trans, torch.tensor([0.30, 0.06, 0.0, 0.0, 0.02, 0.62], dtype=torch.float64)
+    )
     d_src = span_log_distribution(source, [(0, 1)], TAGSET)[0].exp()
-    torch.testing.assert_close(d_src, torch.tensor([0.7, 0.2, 0.0, 0.0, 0.05, 0.05], dtype=torch.float64))
+    torch.testing.assert_close(
+        d_src, torch.tensor([0.7, 0.2, 0.0, 0.0, 0.05, 0.05], dtype=torch.float64)
+    )
 
     p = [0.7, 0.2, 0.05, 0.05]  # nonzero entries: LOC, MISC, O, illegal
     q = [0.30, 0.06, 0.02, 0.62]
-    kl_pq = 0.7 * math.log(0.7 / 0.3) + 0.2 * math.log(0.2 / 0.06) + 0.05 * math.log(0.05 / 0.02) + 0.05 * math.log(0.05 / 0.62)
+    kl_pq = (
+        0.7 * math.log(0.7 / 0.3)
+        + 0.2 * math.log(0.2 / 0.06)
+        + 0.05 * math.log(0.05 / 0.02)
+        + 0.05 * math.log(0.05 / 0.62)
+    )
     assert abs(plain_kl(p, q) - kl_pq) < 1e-12
     loss = translation_consistency(
         source[None], [(0, 0, 1)], translated[None], [(0, 0, 2)], TAGSET, divergence="bi"
@@ -183,9 +195,19 @@ def test_extreme_logits_give_finite_losses_and_gradients(mode, source):
         b = (em.flip(0) * 0.5).requires_grad_(True)
         mask = torch.ones(2, 8, dtype=torch.bool)
         mask[1, 6:] = False
-        trans = translation_consistency(a, spans[:3], b, spans[1:], TAGSET, divergence=mode,
-                                        token_distribution=source, crf_params=crf)
-        drop = dropout_consistency(a, b, mask, divergence=mode, token_distribution=source, crf_params=crf)
+        trans = translation_consistency(
+            a,
+            spans[:3],
+            b,
+            spans[1:],
+            TAGSET,
+            divergence=mode,
+            token_distribution=source,
+            crf_params=crf,
+        )
+        drop = dropout_consistency(
+            a, b, mask, divergence=mode, token_distribution=source, crf_params=crf
+        )
         (trans + drop).backward()
         assert torch.isfinite(trans) and torch.isfinite(drop)
         assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
@@ -214,7 +236,10 @@ def _random_log_dists(gen, n, k, dtype=torch.float64):
 
 def test_kl_variants_match_hand_computation():
     p, q = [0.5, 0.3, 0.2], [0.2, 0.5, 0.3]
-    lp, lq = torch.log(torch.tensor([p], dtype=torch.float64)), torch.log(torch.tensor([q], dtype=torch.float64))
+    lp, lq = (
+        torch.log(torch.tensor([p], dtype=torch.float64)),
+        torch.log(torch.tensor([q], dtype=torch.float64)),
+    )
     kl_pq = 0.5 * math.log(0.5 / 0.2) + 0.3 * math.log(0.3 / 0.5) + 0.2 * math.log(0.2 / 0.3)
     kl_qp = 0.2 * math.log(0.2 / 0.5) + 0.5 * math.log(0.5 / 0.3) + 0.3 * math.log(0.3 / 0.2)
     assert abs(kl_divergence(lp, lq).item() - kl_pq) < 1e-12
@@ -229,9 +254,15 @@ def test_kl_variants_match_hand_computation():
 def test_bi_kl_is_symmetric_and_one_directional_are_not():
     gen = numpy.random.default_rng(3)
     p, q = _random_log_dists(gen, 6, 6), _random_log_dists(gen, 6, 6)
-    torch.testing.assert_close(consistency_divergence(p, q, "bi"), consistency_divergence(q, p, "bi"))
-    torch.testing.assert_close(consistency_divergence(p, q, "kl_unlabeled"), consistency_divergence(q, p, "kl_translation"))
-    assert not torch.allclose(consistency_divergence(p, q, "kl_unlabeled"), consistency_divergence(q, p, "kl_unlabeled"))
+    torch.testing.assert_close(
+        consistency_divergence(p, q, "bi"), consistency_divergence(q, p, "bi")
+    )
+    torch.testing.assert_close(
+        consistency_divergence(p, q, "kl_unlabeled"), consistency_divergence(q, p, "kl_translation")
+    )
+    assert not torch.allclose(
+        consistency_divergence(p, q, "kl_unlabeled"), consistency_divergence(q, p, "kl_unlabeled")
+    )
     assert (consistency_divergence(p, q, "bi") > 0).all()
     assert torch.allclose(consistency_divergence(p, p, "bi"), torch.zeros(6, dtype=torch.float64))
 
@@ -335,16 +366,26 @@ def test_translation_consistency_matches_loop_over_pairs(mode):
     trans = gen.normal(scale=1.5, size=(2, 10, K))
     spans_u = random_spans(gen, 3, 8, 7)
     spans_t = random_spans(gen, 2, 10, 7)
-    got = translation_consistency(torch.tensor(unl), spans_u, torch.tensor(trans), torch.tensor(spans_t),
-                                  TAGSET, divergence=mode)
+    got = translation_consistency(
+        torch.tensor(unl),
+        spans_u,
+        torch.tensor(trans),
+        torch.tensor(spans_t),
+        TAGSET,
+        divergence=mode,
+    )
     pu, pt = softmax_np(unl), softmax_np(trans)
-    want = numpy.mean([
-        plain_div(algorithm1(pu[bu], su, eu), algorithm1(pt[bt], st, et), mode)
-        for (bu, su, eu), (bt, st, et) in zip(spans_u, spans_t)
-    ])
+    want = numpy.mean(
+        [
+            plain_div(algorithm1(pu[bu], su, eu), algorithm1(pt[bt], st, et), mode)
+            for (bu, su, eu), (bt, st, et) in zip(spans_u, spans_t)
+        ]
+    )
     assert abs(got.item() - want) < 1e-10
     with pytest.raises(ValueError):
-        translation_consistency(torch.tensor(unl), spans_u, torch.tensor(trans), spans_t[:-1], TAGSET)
+        translation_consistency(
+            torch.tensor(unl), spans_u, torch.tensor(trans), spans_t[:-1], TAGSET
+        )
 
 
 def test_translation_consistency_identical_sides_is_zero_for_crf_source():
@@ -353,8 +394,12 @@ def test_translation_consistency_identical_sides_is_zero_for_crf_source():
     mask = torch.tensor([[1] * 6, [1] * 4 + [0] * 2], dtype=torch.bool)
     spans = [(0, 1, 4), (1, 0, 2), (1, 3, 4)]
     crf = _constrained_crf(TAGSET, torch.float64)
-    kwargs = dict(unlabeled_mask=mask, translated_mask=mask, token_distribution="crf", crf_params=crf)
-    assert translation_consistency(em, spans, em.clone(), spans, TAGSET, **kwargs).item() == pytest.approx(0.0, abs=1e-12)
+    kwargs = dict(
+        unlabeled_mask=mask, translated_mask=mask, token_distribution="crf", crf_params=crf
+    )
+    assert translation_consistency(
+        em, spans, em.clone(), spans, TAGSET, **kwargs
+    ).item() == pytest.approx(0.0, abs=1e-12)
     assert translation_consistency(em, spans, em.flip(1), spans, TAGSET, **kwargs).item() > 0
 
 
@@ -367,9 +412,17 @@ def _constrained_crf(tagset, dtype, seed=9, penalty=-1e4):
     gen = torch.Generator().manual_seed(seed)
     n = tagset.n_tags
     start, trans, end = (torch.tensor(m) for m in tagset.allowed_transitions())
-    scores = [torch.randn(n, generator=gen, dtype=dtype), torch.randn(n, n, generator=gen, dtype=dtype),
-              torch.randn(n, generator=gen, dtype=dtype)]
-    return CRFParams(*(torch.where(ok, s, torch.full_like(s, penalty)) for s, ok in zip(scores, (start, trans, end))))
+    scores = [
+        torch.randn(n, generator=gen, dtype=dtype),
+        torch.randn(n, n, generator=gen, dtype=dtype),
+        torch.randn(n, generator=gen, dtype=dtype),
+    ]
+    return CRFParams(
+        *(
+            torch.where(ok, s, torch.full_like(s, penalty))
+            for s, ok in zip(scores, (start, trans, end))
+        )
+    )
 
 
 def _brute_force_marginals(em, start, trans, end):
@@ -398,7 +451,9 @@ def test_crf_marginals_match_brute_force_unconstrained():
     gen = torch.Generator().manual_seed(10)
     n = 3
     em = torch.randn(2, 3, n, generator=gen, dtype=torch.float64)
-    params = CRFParams(*(torch.randn(*s, generator=gen, dtype=torch.float64) for s in ((n,), (n, n), (n,))))
+    params = CRFParams(
+        *(torch.randn(*s, generator=gen, dtype=torch.float64) for s in ((n,), (n, n), (n,)))
+    )
     _check_marginals(em, torch.tensor([[1, 1, 1], [1, 1, 0]], dtype=torch.bool), params)
 
 
@@ -416,17 +471,24 @@ def test_crf_marginals_match_brute_force_under_bioes_constraints():
     # padding does not change the real rows
     em2 = em.clone()
     em2[~mask] = 1e4
-    torch.testing.assert_close(crf_log_marginals(em2, mask, *params)[mask], crf_log_marginals(em, mask, *params)[mask])
+    torch.testing.assert_close(
+        crf_log_marginals(em2, mask, *params)[mask], crf_log_marginals(em, mask, *params)[mask]
+    )
 
 
 def test_token_log_probs_sources():
     em = torch.randn(2, 3, K, dtype=torch.float64)
     torch.testing.assert_close(token_log_probs(em), torch.log_softmax(em, -1))
     crf = _constrained_crf(TAGSET, torch.float64)
-    torch.testing.assert_close(token_log_probs(em, token_distribution="crf", crf_params=crf), crf_log_marginals(em, None, *crf))
+    torch.testing.assert_close(
+        token_log_probs(em, token_distribution="crf", crf_params=crf),
+        crf_log_marginals(em, None, *crf),
+    )
     with pytest.raises(ValueError, match="crf_params"):
         token_log_probs(em, token_distribution="crf")
-    with pytest.raises(ValueError, match=r"token_distribution must be one of \('softmax', 'crf'\), got 'marginals'"):
+    with pytest.raises(
+        ValueError, match=r"token_distribution must be one of \('softmax', 'crf'\), got 'marginals'"
+    ):
         token_log_probs(em, token_distribution="marginals")
 
 

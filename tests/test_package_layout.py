@@ -1,12 +1,13 @@
 """The package's floors: imports run one way, registered names resolve, old pipelines load."""
+
 import ast
 import importlib
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
 import spacy
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "components" / "conner"
@@ -61,7 +62,10 @@ def package_imports():
 
 
 def test_every_module_lives_in_a_known_room():
-    rooms = {room(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)) for p in PACKAGE.rglob("*.py")}
+    rooms = {
+        room(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts))
+        for p in PACKAGE.rglob("*.py")
+    }
     rooms.discard("__init__")
     assert rooms == set(FLOORS)
 

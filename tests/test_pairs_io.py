@@ -1,11 +1,12 @@
 """conner.consistency.pairs: the one writer of the pair DocBin layout, its reader, and bare copies of Docs."""
+
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 
-from conner.prepare.conll import doc_from_words
 from conner.consistency.extensions import conjugate_id, get_conjugate_spans, set_conjugate_spans
 from conner.consistency.pairs import bare_copy, load_pairs, write_pairs
+from conner.prepare.conll import doc_from_words
 
 DE, EN = spacy.blank("de"), spacy.blank("en")
 
@@ -27,9 +28,16 @@ def test_written_pairs_are_read_back_in_order(tmp_path):
     # A generator: the writer streams what it is given.
     assert write_pairs((pair(f"p{i}") for i in range(3)), path) == 3
     docs = list(DocBin().from_disk(path).get_docs(EN.vocab))
-    assert [(conjugate_id(d), d._.conjugate_role) for d in docs[:2]] == [("p0", "target"), ("p0", "translation")]
+    assert [(conjugate_id(d), d._.conjugate_role) for d in docs[:2]] == [
+        ("p0", "target"),
+        ("p0", "translation"),
+    ]
     loaded = load_pairs(path, EN.vocab)
-    assert [(conjugate_id(t), conjugate_id(r)) for t, r in loaded] == [("p0", "p0"), ("p1", "p1"), ("p2", "p2")]
+    assert [(conjugate_id(t), conjugate_id(r)) for t, r in loaded] == [
+        ("p0", "p0"),
+        ("p1", "p1"),
+        ("p2", "p2"),
+    ]
     assert spans_text(loaded[0][1]) == {1: "Angela Merkel", 2: "Paris"}
     assert not list(tmp_path.glob("out/*.part"))
 

@@ -4,16 +4,22 @@ Training, the pair collector and translation stop at a broken pair with one
 line that names the file and the pair id; a pair whose sides share no span
 key is dropped and counted in a warning.
 """
+
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from translation_fakes import FunctionEngine
 from typer.testing import CliRunner
 
 from conner.cli import app
 from conner.consistency.extensions import CONJUGATE_ID, CONJUGATE_SPANS, set_conjugate_spans
-from conner.consistency.pairs import PairError, create_conjugate_pairs_reader, load_pairs, write_pairs
+from conner.consistency.pairs import (
+    PairError,
+    create_conjugate_pairs_reader,
+    load_pairs,
+    write_pairs,
+)
 from conner.prepare.translation import register_engine
-from translation_fakes import FunctionEngine
 
 ES, EN = spacy.blank("es"), spacy.blank("en")
 SPANS = [[0, 0, 1], [1, 3, 5]]
@@ -44,16 +50,25 @@ def target_spans(spans):
 
 
 BROKEN = {
-    "outside the doc": (target_spans([[0, 0, 1], [1, 3, 9]]), "span 1 [3, 9) lies outside its 6 tokens"),
+    "outside the doc": (
+        target_spans([[0, 0, 1], [1, 3, 9]]),
+        "span 1 [3, 9) lies outside its 6 tokens",
+    ),
     "inverted": (target_spans([[0, 0, 1], [1, 5, 3]]), "span 1 [5, 3) is empty or inverted"),
     "empty": (target_spans([[0, 0, 1], [1, 3, 3]]), "span 1 [3, 3) is empty or inverted"),
     "negative": (target_spans([[0, -1, 1]]), "span 0 [-1, 1) lies outside its 6 tokens"),
     "overlapping": (target_spans([[0, 0, 4], [1, 3, 5]]), "spans 0 [0, 4) and 1 [3, 5) overlap"),
     "key twice": (target_spans([[1, 0, 1], [1, 3, 5]]), "span key 1 is used twice"),
     "not a span": (target_spans([[0, 1]]), "[0, 1] is not [key, start, end]"),
-    "ids differ": (lambda t, r: r._.set(CONJUGATE_ID, "p9"), "has a target Doc but no translation Doc"),
+    "ids differ": (
+        lambda t, r: r._.set(CONJUGATE_ID, "p9"),
+        "has a target Doc but no translation Doc",
+    ),
     "role twice": (lambda t, r: r._.set("conjugate_role", "target"), "has two target Docs"),
-    "unknown role": (lambda t, r: r._.set("conjugate_role", "source"), "unknown conjugate_role 'source'"),
+    "unknown role": (
+        lambda t, r: r._.set("conjugate_role", "source"),
+        "unknown conjugate_role 'source'",
+    ),
 }
 
 
@@ -71,7 +86,9 @@ def test_a_broken_pair_is_an_error_naming_the_file_and_pair(tmp_path, case):
 @pytest.mark.parametrize("bad_id", [{"a": 1}, ["p1"], 1.5, True])
 def test_a_pair_id_that_is_not_a_string_or_integer_is_an_error(tmp_path, bad_id):
     path = pair_file(tmp_path / "pairs.spacy", lambda t, r: t._.set(CONJUGATE_ID, bad_id))
-    with pytest.raises(PairError, match=r"doc 2: conjugate_id must be a string or an integer") as info:
+    with pytest.raises(
+        PairError, match=r"doc 2: conjugate_id must be a string or an integer"
+    ) as info:
         load_pairs(path, EN.vocab)
     assert str(info.value).startswith(str(path))
 
@@ -79,7 +96,9 @@ def test_a_pair_id_that_is_not_a_string_or_integer_is_an_error(tmp_path, bad_id)
 def test_training_stops_at_a_broken_pair_before_the_first_update(tmp_path):
     path = pair_file(tmp_path / "pairs.spacy", target_spans([[0, 0, 1], [1, 3, 9]]))
     stream = create_conjugate_pairs_reader(path, shuffle=False)(EN.vocab)
-    with pytest.raises(PairError, match=r"pairs.spacy: pair 'p1': target: span 1 \[3, 9\) lies outside"):
+    with pytest.raises(
+        PairError, match=r"pairs.spacy: pair 'p1': target: span 1 \[3, 9\) lies outside"
+    ):
         next(stream)
 
 
@@ -119,7 +138,11 @@ def test_translate_refuses_an_inverted_span_naming_the_file_and_pair(tmp_path):
     doc._.set(CONJUGATE_SPANS, [[0, 3, 1]])
     data = tmp_path / "in.spacy"
     DocBin(docs=[doc], store_user_data=True).to_disk(data)
-    line = one_error_line(invoke("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
+    line = one_error_line(
+        invoke(
+            "translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]
+        )
+    )
     assert line == f"Error: {data}: pair 'd0': target: span 0 [3, 1) is empty or inverted"
     assert not (tmp_path / "out.spacy").exists()
 
@@ -127,7 +150,11 @@ def test_translate_refuses_an_inverted_span_naming_the_file_and_pair(tmp_path):
 def test_translate_refuses_translation_docs_as_input(tmp_path):
     register_engine("fake", FunctionEngine)
     data = pair_file(tmp_path / "pairs.spacy")
-    line = one_error_line(invoke("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]))
+    line = one_error_line(
+        invoke(
+            "translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]
+        )
+    )
     assert f"{data}: pair 'p0'" in line and "role 'translation'" in line
 
 
@@ -164,10 +191,26 @@ def test_train_py_stops_at_a_broken_pair_with_one_line_before_spacy_train(tmp_pa
 
     path = pair_file(tmp_path / "pairs.spacy", target_spans([[0, 0, 1], [1, 3, 9]]))
     output = tmp_path / "training"
-    result = run_command("train", ["conner-mine", "--pairs", path, "--train", "t.spacy", "--dev", "d.spacy",
-                                     "--output", output])
-    assert_clear_error(result, "Invalid value for '--pairs'", "pair 'p1': target: span 1 [3, 9) lies outside")
+    result = run_command(
+        "train",
+        [
+            "conner-mine",
+            "--pairs",
+            path,
+            "--train",
+            "t.spacy",
+            "--dev",
+            "d.spacy",
+            "--output",
+            output,
+        ],
+    )
+    assert_clear_error(
+        result, "Invalid value for '--pairs'", "pair 'p1': target: span 1 [3, 9) lies outside"
+    )
     # Stopped before spaCy started: no training folder, no command echoed.
     assert not output.exists() and "spacy train" not in result.stdout
-    missing = run_command("train", ["conner-mine", "--pairs", tmp_path / "nope", "--output", output])
+    missing = run_command(
+        "train", ["conner-mine", "--pairs", tmp_path / "nope", "--output", output]
+    )
     assert_clear_error(missing, "no such file or folder of conjugate pairs")

@@ -4,6 +4,7 @@ A writer stopped by SIGTERM removes its temporary file before it dies; one
 killed by SIGKILL cannot, so the next write of the same output removes the
 temporary files that no running process owns.
 """
+
 import os
 import signal
 import subprocess
@@ -11,11 +12,11 @@ import sys
 
 import spacy
 from spacy.tokens import DocBin
-
-from conner.files.outputs import atomic_output, atomic_output_dir
-from conner.consistency.pairs import write_pairs
 from test_bad_input import CONLL, invoke, stop_while_writing
 from test_pairs_io import pair
+
+from conner.consistency.pairs import write_pairs
+from conner.files.outputs import atomic_output, atomic_output_dir
 
 
 def hidden(folder):
@@ -33,7 +34,10 @@ def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
     source, out = tmp_path / "s.txt", tmp_path / "out.spacy"
     source.write_text(CONLL * 50, encoding="utf-8")
     out.write_bytes(b"OLD")
-    assert stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGTERM) == -signal.SIGTERM
+    assert (
+        stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGTERM)
+        == -signal.SIGTERM
+    )
     assert out.read_bytes() == b"OLD"
     assert hidden(tmp_path) == []
 
@@ -41,7 +45,10 @@ def test_sigterm_while_writing_removes_the_temporary_file(tmp_path):
 def test_the_next_run_removes_what_sigkill_left(tmp_path):
     source, out = tmp_path / "s.txt", tmp_path / "out.spacy"
     source.write_text(CONLL * 50, encoding="utf-8")
-    assert stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGKILL) == -signal.SIGKILL
+    assert (
+        stop_while_writing("convert", [source, "-o", out, "--lang", "en"], signal.SIGKILL)
+        == -signal.SIGKILL
+    )
     left = hidden(tmp_path)
     assert len(left) == 1 and left[0].startswith(".out.spacy.") and left[0].endswith(".part")
     assert invoke("convert", [source, "-o", out, "--lang", "en"]).exit_code == 0
@@ -51,7 +58,11 @@ def test_the_next_run_removes_what_sigkill_left(tmp_path):
 
 def test_stale_temporary_files_go_and_those_of_running_writers_stay(tmp_path):
     out = tmp_path / "out.spacy"
-    stale = [".out.spacy.part", ".out.spacy.k2j4_x9q.part", f".out.spacy.{dead_pid()}.ab12cd34.part"]
+    stale = [
+        ".out.spacy.part",
+        ".out.spacy.k2j4_x9q.part",
+        f".out.spacy.{dead_pid()}.ab12cd34.part",
+    ]
     running = f".out.spacy.{os.getpid()}.zz99yy88.part"  # this process is alive
     other_output = f".out.spacy.json.{dead_pid()}.ab12cd34.part"  # another output's
     for name in stale + [running, other_output]:

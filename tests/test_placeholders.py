@@ -1,4 +1,5 @@
 """Placeholder insertion (Figure 2) and recovery of placeholders an engine changed."""
+
 import pytest
 
 from conner.prepare.translation.placeholders import (

@@ -1,4 +1,5 @@
 """First-sub-word pooling, including words that have no sub-word at all."""
+
 import numpy
 from thinc.api import NumpyOps
 from thinc.types import Ragged

@@ -9,6 +9,7 @@
   constrained Viterbi is checked against brute force over all tag sequences;
 * training learns from the gold, never from the pre-set entities.
 """
+
 import itertools
 
 import numpy
@@ -16,11 +17,11 @@ import pytest
 import spacy
 import torch
 from spacy.tokens import Span
+from test_bad_input import entity_prone
+from test_component import CONFIG, make_examples
 
 from conner.tagger.bioes_crf import ConstrainedCRF, constrained_viterbi
 from conner.tagger.tags import TagSet, preset_tags
-from test_bad_input import entity_prone
-from test_component import CONFIG, make_examples
 
 DATA = [
     ("Rex the dog barked at Oslo station .", [(0, 1, "ANIMAL"), (5, 6, "CITY")]),
@@ -56,7 +57,9 @@ def ents(doc):
 
 def is_legal(path, tagset):
     start, trans, end = tagset.allowed_transitions()
-    return bool(start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:])))
+    return bool(
+        start[path[0]] and end[path[-1]] and all(trans[a, b] for a, b in zip(path, path[1:]))
+    )
 
 
 # -------------------------------------------------------- in a pipeline
@@ -170,14 +173,19 @@ def test_constrained_viterbi_equals_brute_force_over_all_tag_sequences():
     paths = constrained_viterbi(emissions, mask, allowed, start, transitions, end)
     for b, n in enumerate(lengths):
         feasible = [
-            p for p in itertools.product(range(n_tags), repeat=n) if all(allowed[b, i, t] for i, t in enumerate(p))
+            p
+            for p in itertools.product(range(n_tags), repeat=n)
+            if all(allowed[b, i, t] for i, t in enumerate(p))
         ]
         best = max(feasible, key=lambda p: score(emissions[b], start, transitions, end, p))
         assert paths[b, :n].tolist() == list(best)
         assert (paths[b, n:] == -1).all()
     # Nothing forbidden: the plain best path over all sequences.
     free = constrained_viterbi(emissions, mask, torch.ones_like(allowed), start, transitions, end)
-    best = max(itertools.product(range(n_tags), repeat=4), key=lambda p: score(emissions[0], start, transitions, end, p))
+    best = max(
+        itertools.product(range(n_tags), repeat=4),
+        key=lambda p: score(emissions[0], start, transitions, end, p),
+    )
     assert free[0].tolist() == list(best)
 
 
@@ -197,7 +205,8 @@ def test_crf_decoding_with_presets_is_the_best_legal_path_that_keeps_them(mode):
         legal = [
             p
             for p in itertools.product(range(tagset.n_tags), repeat=4)
-            if is_legal(p, tagset) and all(fixed is None or tagset.tags[t] == fixed for t, fixed in zip(p, preset))
+            if is_legal(p, tagset)
+            and all(fixed is None or tagset.tags[t] == fixed for t, fixed in zip(p, preset))
         ]
         best = max(legal, key=lambda p: score(emissions[b], raw[0], raw[1], raw[2], p))
         assert paths[b] == list(best)

@@ -1,4 +1,5 @@
 """Long steps show progress: training between evaluations, conversion."""
+
 import io
 from pathlib import Path
 
@@ -19,13 +20,24 @@ class Terminal(io.StringIO):
 
 def test_training_config_draws_a_progress_bar_between_evaluations():
     logger_config = load_config(ROOT / "configs" / "conner.cfg")["training"]["logger"]
-    assert logger_config["@loggers"] == "conner.ConsoleLogger.v1" and logger_config["progress_bar"] is True
+    assert (
+        logger_config["@loggers"] == "conner.ConsoleLogger.v1"
+        and logger_config["progress_bar"] is True
+    )
     make_logger = registry.loggers.get(logger_config["@loggers"])(progress_bar=True)
     nlp = spacy.blank("xx")
     stdout, stderr = io.StringIO(), Terminal()
     log_step, finalize = make_logger(nlp, stdout, stderr)
-    info = {"epoch": 0, "step": 0, "score": 0.5, "other_scores": {}, "words": 10, "seconds": 1,
-            "losses": {}, "checkpoints": []}
+    info = {
+        "epoch": 0,
+        "step": 0,
+        "score": 0.5,
+        "other_scores": {},
+        "words": 10,
+        "seconds": 1,
+        "losses": {},
+        "checkpoints": [],
+    }
     log_step(info)  # evaluation at step 0 opens the bar
     for _ in range(3):
         log_step(None)  # training steps advance it

@@ -1,6 +1,7 @@
 """The READMEs' command, workflow and asset tables are what `weasel document`
 writes from project.yml: the main project's in README.md, the research
 grids' in experiments/README.md."""
+
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,11 @@ README = ROOT / "README.md"
 # (project folder, its README, the command that writes the README's block)
 PROJECTS = [
     (ROOT, README, "python -m weasel document . --output README.md"),
-    (ROOT / "experiments", ROOT / "experiments" / "README.md",
-     "python -m weasel document experiments --output experiments/README.md"),
+    (
+        ROOT / "experiments",
+        ROOT / "experiments" / "README.md",
+        "python -m weasel document experiments --output experiments/README.md",
+    ),
 ]
 
 
@@ -40,7 +44,7 @@ def test_the_readme_block_is_current(tmp_path, project, readme, command):
 def test_the_block_lists_every_command_and_workflow(project, readme, command):
     config = srsly.read_yaml(project / "project.yml")
     text = readme.read_text(encoding="utf8")
-    block = text[text.index(MARKER_START.format(tag="WEASEL")):]
+    block = text[text.index(MARKER_START.format(tag="WEASEL")) :]
     for entry in config["commands"]:
         assert f"| `{entry['name']}` |" in block, entry["name"]
     for workflow in config["workflows"]:
@@ -54,7 +58,9 @@ def test_a_changed_help_string_makes_the_block_stale(tmp_path):
     text = (ROOT / "project.yml").read_text(encoding="utf8")
     old = 'help: "Write docs/RESULTS.md'
     assert text.count(old) == 1
-    (project / "project.yml").write_text(text.replace(old, 'help: "Rewrite docs/RESULTS.md'), encoding="utf8")
+    (project / "project.yml").write_text(
+        text.replace(old, 'help: "Rewrite docs/RESULTS.md'), encoding="utf8"
+    )
     copy = project / "README.md"
     shutil.copy(README, copy)
     project_document(project, copy)

@@ -1,5 +1,6 @@
 """The readers of conner.prepare (JSON lines, UniversalNER iob2, plain text)
 and ``conner convert``'s --format, --label-map and folder inputs."""
+
 import json
 import zlib
 from pathlib import Path
@@ -20,10 +21,16 @@ from conner.prepare.uner import read_uner
 
 # BasqueGLUE's layout: one object per line, "idx" beside the tokens and tags.
 BASQUE = [
-    {"idx": 0, "tokens": ["Mikel", "Laboa", "Donostian", "jaio", "zen", "."],
-     "tags": ["B-PER", "I-PER", "B-LOC", "O", "O", "O"]},
-    {"idx": 1, "tokens": ["Eusko", "Jaurlaritzak", "Athletic", "bisitatu", "du", "."],
-     "tags": ["B-ORG", "I-ORG", "B-ORG", "O", "O", "O"]},
+    {
+        "idx": 0,
+        "tokens": ["Mikel", "Laboa", "Donostian", "jaio", "zen", "."],
+        "tags": ["B-PER", "I-PER", "B-LOC", "O", "O", "O"],
+    },
+    {
+        "idx": 1,
+        "tokens": ["Eusko", "Jaurlaritzak", "Athletic", "bisitatu", "du", "."],
+        "tags": ["B-ORG", "I-ORG", "B-ORG", "O", "O", "O"],
+    },
 ]
 # UniversalNER's layout: comments, then id, token, tag, a second tag column, "-".
 CROATIAN = """\
@@ -99,7 +106,10 @@ def test_jsonl_reads_tokens_and_iob2_tags(tmp_path):
 
 
 def test_jsonl_unlabeled_never_reads_the_tags(tmp_path):
-    objects = [{"tokens": ["Bilbo", "handia", "da"]}, {"tokens": ["Gasteiz"], "tags": ["nonsense", 3]}]
+    objects = [
+        {"tokens": ["Bilbo", "handia", "da"]},
+        {"tokens": ["Gasteiz"], "tags": ["nonsense", 3]},
+    ]
     sentences, report = read_jsonl(write_jsonl(tmp_path / "u.jsonl", objects), labeled=False)
     assert [s.words for s in sentences] == [["Bilbo", "handia", "da"], ["Gasteiz"]]
     assert all(s.spans is None for s in sentences)
@@ -161,7 +171,9 @@ def test_iob2_reads_the_third_column_and_the_text_comment(tmp_path):
 
 def test_iob2_text_that_does_not_match_the_tokens_falls_back_to_single_spaces(tmp_path):
     path = tmp_path / "hr.iob2"
-    path.write_text("# text = Nešto posve drugo\n1\tVlada\tB-ORG\n2\tHrvatske\tI-ORG\n", encoding="utf-8")
+    path.write_text(
+        "# text = Nešto posve drugo\n1\tVlada\tB-ORG\n2\tHrvatske\tI-ORG\n", encoding="utf-8"
+    )
     (sentence,), report = read_uner(path)
     assert sentence_to_doc(spacy.blank("hr").vocab, sentence).text == "Vlada Hrvatske"
     assert report.to_dict()["spacing"] == {"text_not_matching_tokens": 1}
@@ -196,7 +208,11 @@ def test_iob2_unlabeled_needs_only_id_and_token(tmp_path):
 
 def test_text_is_one_sentence_per_line_tokenized_for_the_language(tmp_path):
     path = tmp_path / "ca.txt"
-    path.write_bytes("\ufeffL'Ajuntament de Barcelona ho va dir-ho ahir.\n\n   \nAna  viu a\tRoma.\r\n".encode("utf-8"))
+    path.write_bytes(
+        "\ufeffL'Ajuntament de Barcelona ho va dir-ho ahir.\n\n   \nAna  viu a\tRoma.\r\n".encode(
+            "utf-8"
+        )
+    )
     sentences, report = read_text(path, "ca")
     nlp = spacy.blank("ca")
     assert [s.words for s in sentences] == [
@@ -209,7 +225,10 @@ def test_text_is_one_sentence_per_line_tokenized_for_the_language(tmp_path):
     assert all(s.spans is None for s in sentences)
     docs = [sentence_to_doc(nlp.vocab, s) for s in sentences]
     # Runs of whitespace become one space; no space is invented before punctuation.
-    assert [d.text for d in docs] == ["L'Ajuntament de Barcelona ho va dir-ho ahir.", "Ana viu a Roma."]
+    assert [d.text for d in docs] == [
+        "L'Ajuntament de Barcelona ho va dir-ho ahir.",
+        "Ana viu a Roma.",
+    ]
     assert report.to_dict()["skipped"] == {"blank_lines": 2}
     assert report.to_dict()["tokens"] == sum(len(s.words) for s in sentences)
 
@@ -251,7 +270,9 @@ def test_convert_iob2_maps_oth_to_misc_by_default_and_says_so(tmp_path):
     source = tmp_path / "hr_set-ud-dev.iob2"
     source.write_text(CROATIAN, encoding="utf-8")
     output, report_path = tmp_path / "hr.spacy", tmp_path / "hr.json"
-    result = run_convert(source, output, "--format", "iob2", "--lang", "hr", "--report", report_path)
+    result = run_convert(
+        source, output, "--format", "iob2", "--lang", "hr", "--report", report_path
+    )
     assert result.exit_code == 0, result.output
     report = srsly.read_json(report_path)
     assert report["format"] == "iob2"
@@ -259,9 +280,15 @@ def test_convert_iob2_maps_oth_to_misc_by_default_and_says_so(tmp_path):
     assert report["read"]["entities"]["OTH"] == 1
     assert report["written"]["entities"] == {"LOC": 1, "MISC": 1, "ORG": 1, "PER": 1}
     docs = list(DocBin().from_disk(output).get_docs(spacy.blank("hr").vocab))
-    assert [(e.text, e.label_) for e in docs[0].ents] == [("Ivo Sanader", "PER"), ("Zagreb", "LOC"), ("Europljane", "MISC")]
+    assert [(e.text, e.label_) for e in docs[0].ents] == [
+        ("Ivo Sanader", "PER"),
+        ("Zagreb", "LOC"),
+        ("Europljane", "MISC"),
+    ]
     # An explicit map replaces the default one: OTH=OTH keeps the label.
-    result = run_convert(source, output, "--format", "iob2", "--lang", "hr", "--label-map", "OTH=OTH")
+    result = run_convert(
+        source, output, "--format", "iob2", "--lang", "hr", "--label-map", "OTH=OTH"
+    )
     assert result.exit_code == 0, result.output
     docs = list(DocBin().from_disk(output).get_docs(spacy.blank("hr").vocab))
     assert docs[0].ents[2].label_ == "OTH"
@@ -270,11 +297,16 @@ def test_convert_iob2_maps_oth_to_misc_by_default_and_says_so(tmp_path):
 @pytest.mark.parametrize("input_format", ["jsonl", "iob2"])
 def test_convert_unlabeled_drops_the_labels_of_every_format(tmp_path, input_format):
     if input_format == "jsonl":
-        objects = [{"tokens": o["tokens"], "tags": [t.replace("PER", "SECRETP") for t in o["tags"]]} for o in BASQUE]
+        objects = [
+            {"tokens": o["tokens"], "tags": [t.replace("PER", "SECRETP") for t in o["tags"]]}
+            for o in BASQUE
+        ]
         source = write_jsonl(tmp_path / "train.jsonl", objects)
     else:
         source = tmp_path / "train.iob2"
-        source.write_text(CROATIAN.replace("B-PER", "B-SECRETP").replace("I-PER", "I-SECRETP"), encoding="utf-8")
+        source.write_text(
+            CROATIAN.replace("B-PER", "B-SECRETP").replace("I-PER", "I-SECRETP"), encoding="utf-8"
+        )
     output = tmp_path / "out.spacy"
     result = run_convert(source, output, "--format", input_format, "--lang", "xx", "--unlabeled")
     assert result.exit_code == 0, result.output
@@ -294,14 +326,21 @@ def test_convert_text_folder_reads_every_file_in_name_order(tmp_path):
     (folder / "a.txt").write_text("Primera frase.\n\nTercera, i última.\n", encoding="utf-8")
     (folder / ".hidden").write_text("no\n", encoding="utf-8")
     output, report_path = tmp_path / "ca.spacy", tmp_path / "ca.json"
-    result = run_convert(folder, output, "--format", "text", "--lang", "ca", "--unlabeled", "--report", report_path)
+    result = run_convert(
+        folder, output, "--format", "text", "--lang", "ca", "--unlabeled", "--report", report_path
+    )
     assert result.exit_code == 0, result.output
     docs = list(DocBin().from_disk(output).get_docs(spacy.blank("ca").vocab))
     assert [d.text for d in docs] == ["Primera frase.", "Tercera, i última.", "Segona frase."]
-    assert srsly.read_json(report_path)["read"]["files"] == [str(folder / "a.txt"), str(folder / "b.txt")]
+    assert srsly.read_json(report_path)["read"]["files"] == [
+        str(folder / "a.txt"),
+        str(folder / "b.txt"),
+    ]
     # An error inside the folder names the file and the line.
     (folder / "c.txt").write_bytes(b"ok\n\xff\n")
-    result = run_convert(folder, tmp_path / "other.spacy", "--format", "text", "--lang", "ca", "--unlabeled")
+    result = run_convert(
+        folder, tmp_path / "other.spacy", "--format", "text", "--lang", "ca", "--unlabeled"
+    )
     assert result.exit_code == 1
     assert f"{folder / 'c.txt'}, line 2" in flat(result.output)
     assert not (tmp_path / "other.spacy").exists()
@@ -333,6 +372,17 @@ def test_conll_is_the_default_format_and_unchanged(tmp_path):
     assert default.read_bytes() == explicit.read_bytes()
     report = convert_script.convert(source, tmp_path / "c.spacy", lang="es")
     # A CoNLL report keeps its keys: nothing format-specific is added.
-    assert set(report) == {"input", "member", "output", "lang", "encoding", "labeled", "fraction",
-                           "seed", "limit", "read", "written"}
+    assert set(report) == {
+        "input",
+        "member",
+        "output",
+        "lang",
+        "encoding",
+        "labeled",
+        "fraction",
+        "seed",
+        "limit",
+        "read",
+        "written",
+    }
     assert report["read"] == read_conll(source)[1].to_dict()

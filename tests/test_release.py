@@ -1,4 +1,5 @@
 """conner.prepare.release: the one reader of the ConNER release, used by the importer and the stored engine."""
+
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,10 @@ def test_a_repeat_on_the_target_side_counts_too():
 
 def run_import(folder: Path):
     return importer.import_release(
-        folder / TARGET_FILE, folder / TRANSLATION_FILE, spacy.blank("de").vocab, spacy.blank("en").vocab
+        folder / TARGET_FILE,
+        folder / TRANSLATION_FILE,
+        spacy.blank("de").vocab,
+        spacy.blank("en").vocab,
     )
 
 
@@ -90,19 +94,25 @@ def test_stored_engine_keeps_each_release_folders_stats(tmp_path):
 
 @pytest.mark.parametrize("reader", ["importer", "stored"])
 def test_a_bad_span_id_names_file_and_line(tmp_path, reader):
-    folder = write_release(tmp_path / "En2De", translation=TRANSLATION.replace("laughs\t0", "laughs\tx"))
+    folder = write_release(
+        tmp_path / "En2De", translation=TRANSLATION.replace("laughs\t0", "laughs\tx")
+    )
     with pytest.raises(ConllFormatError, match=r"trans\.txt, line 9: expected token<TAB>span-id"):
         read_release(folder) if reader == "stored" else run_import(folder)
 
 
 def test_a_ragged_line_names_file_and_line(tmp_path):
     folder = write_release(tmp_path / "En2De", target=TARGET.replace("meldet\t0\tO", "meldet\t0"))
-    with pytest.raises(ConllFormatError, match=r"unlabel\.txt, line 4: expected 3 non-empty columns"):
+    with pytest.raises(
+        ConllFormatError, match=r"unlabel\.txt, line 4: expected 3 non-empty columns"
+    ):
         read_release(folder)
 
 
 def test_a_single_column_file_names_its_first_line(tmp_path):
-    folder = write_release(tmp_path / "En2De", target="EFE\nmeldet\n\n", translation="EFE\nreports\n\n")
+    folder = write_release(
+        tmp_path / "En2De", target="EFE\nmeldet\n\n", translation="EFE\nreports\n\n"
+    )
     with pytest.raises(ConllFormatError, match=r"unlabel\.txt, line 1: expected token<TAB>span-id"):
         read_release(folder)
 
@@ -113,7 +123,9 @@ def test_an_extra_sentence_names_file_and_line(tmp_path):
     with pytest.raises(ConllFormatError, match=message):
         read_release(folder)
     folder = write_release(tmp_path / "En2Es", target=TARGET + "-DOCSTART-\t0\tO\n\n")
-    with pytest.raises(ValueError, match=r"unlabel\.txt: the files differ in their number of sentences"):
+    with pytest.raises(
+        ValueError, match=r"unlabel\.txt: the files differ in their number of sentences"
+    ):
         read_release(folder)
 
 

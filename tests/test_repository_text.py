@@ -4,6 +4,7 @@ Every text file that git tracks (or would add) is scanned for words that only
 make sense to the people who built it: rounds of development, issue numbers,
 the machines it ran on and their paths. History belongs in git.
 """
+
 import re
 import shutil
 import subprocess
@@ -45,7 +46,9 @@ def repository_files() -> Iterable[str]:
     """Tracked files, and new files git would add (ignored ones excluded)."""
     result = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     )
     return sorted({name for name in result.stdout.decode("utf8").split("\0") if name})
 
@@ -64,7 +67,9 @@ def read_text(path: Path):
         return None
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout"
+)
 def test_no_tracked_file_speaks_of_how_the_project_was_developed():
     found = []
     scanned = 0
@@ -76,21 +81,23 @@ def test_no_tracked_file_speaks_of_how_the_project_was_developed():
         found.extend(findings(name, text))
     assert scanned > 50  # the scan saw the repository, not an empty list
     report = "\n".join(f"{path}:{line}: {match!r} ({what})" for path, line, match, what in found)
-    assert not found, f"Tracked files speak to users, not about the project's development:\n{report}"
+    assert not found, (
+        f"Tracked files speak to users, not about the project's development:\n{report}"
+    )
 
 
 @pytest.mark.parametrize(
     "text, what",
     [
         # Each sample in two pieces, so that this file does not say them itself.
-        ("Sess" "ion 3 trained them with batch size 64.", "a round of development"),
-        ("The dev grid (iss" "ue 8).", "an issue number"),
-        ("Fixed in iss" "ue #12.", "an issue number"),
-        ("on the dev" "ice machine", "the machine it was developed on"),
-        ("the time le" "nt to us", "machines on loan"),
-        ("toda" "y's ConNER", "a day of development"),
-        ("--vars.asset_base=/wo" "rk/shared/assets/github", "a path on the developers' machines"),
-        ("[ConNER](../sha" "red/docs/)", "a path beside the developers' checkout"),
+        ("Sess" + "ion 3 trained them with batch size 64.", "a round of development"),
+        ("The dev grid (iss" + "ue 8).", "an issue number"),
+        ("Fixed in iss" + "ue #12.", "an issue number"),
+        ("on the dev" + "ice machine", "the machine it was developed on"),
+        ("the time le" + "nt to us", "machines on loan"),
+        ("toda" + "y's ConNER", "a day of development"),
+        ("--vars.asset_base=/wo" + "rk/shared/assets/github", "a path on the developers' machines"),
+        ("[ConNER](../sha" + "red/docs/)", "a path beside the developers' checkout"),
     ],
 )
 def test_the_scanner_finds_each_kind(text, what):
@@ -113,6 +120,6 @@ def test_the_scanner_leaves_ordinary_text_alone(text):
 
 
 def test_the_ci_script_may_name_its_data_mirror():
-    line = "python -m spacy project run smoke . --vars.asset_base=../sha" "red/assets/github"
+    line = "python -m spacy project run smoke . --vars.asset_base=../sha" + "red/assets/github"
     assert findings(".ci/run", line) == []
     assert findings("README.md", line) != []

@@ -1,4 +1,5 @@
 """docs/RESULTS.md is written by ``conner results-page`` from docs/results.yml and reports/."""
+
 import re
 from pathlib import Path
 
@@ -33,8 +34,15 @@ def test_every_table_of_the_page_comes_from_a_listed_report():
 
 
 def report(system, seed, scores):
-    results = {name: {"p": f, "r": f, "f": f, "per_type": {}, "sentences": 10} for name, f in scores.items()}
-    return {"system": system, "protocol": {"seed": seed, "encoder": "e", "max_steps": 3}, "results": results}
+    results = {
+        name: {"p": f, "r": f, "f": f, "per_type": {}, "sentences": 10}
+        for name, f in scores.items()
+    }
+    return {
+        "system": system,
+        "protocol": {"seed": seed, "encoder": "e", "max_steps": 3},
+        "results": results,
+    }
 
 
 def write_list(path: Path, sections) -> Path:
@@ -45,15 +53,27 @@ def write_list(path: Path, sections) -> Path:
 def test_adding_a_table_is_one_entry(tmp_path):
     folder = tmp_path / "reports" / "sizes"
     folder.mkdir(parents=True)
-    runs = [report("vanilla", 0, {"de": 0.5, "es": 0.6}), report("vanilla", 1, {"de": 0.52, "es": 0.62}),
-            report("conner", 0, {"de": 0.55, "es": 0.6}), report("conner", 1, {"de": 0.56, "es": 0.61})]
+    runs = [
+        report("vanilla", 0, {"de": 0.5, "es": 0.6}),
+        report("vanilla", 1, {"de": 0.52, "es": 0.62}),
+        report("conner", 0, {"de": 0.55, "es": 0.6}),
+        report("conner", 1, {"de": 0.56, "es": 0.61}),
+    ]
     for run in runs:
         srsly.write_json(folder / f"{run['system']}-seed{run['protocol']['seed']}.json", run)
-    sections = write_list(tmp_path / "results.yml", [{
-        "title": "All of English train", "reports": ["reports/sizes"], "baseline": "vanilla",
-        "protocol": "Full English train, 1 epoch.", "command": "python -m spacy project run table1",
-        "note": "Only the data size differs from the table above.",
-    }])
+    sections = write_list(
+        tmp_path / "results.yml",
+        [
+            {
+                "title": "All of English train",
+                "reports": ["reports/sizes"],
+                "baseline": "vanilla",
+                "protocol": "Full English train, 1 epoch.",
+                "command": "python -m spacy project run table1",
+                "note": "Only the data size differs from the table above.",
+            }
+        ],
+    )
     page = results_page.render_page(sections, tmp_path)
     assert "- [All of English train](#all-of-english-train)" in page
     assert "## All of English train\n\n**Protocol.** Full English train, 1 epoch." in page
@@ -69,9 +89,18 @@ def test_an_embedded_report_keeps_its_tables_under_the_section(tmp_path):
         "# Old title\n\nencoder e; 3 steps\n\n| system | de |\n|---|---|\n| vanilla | 50.00 |\n\n## Span distributions\n\n| a |\n",
         encoding="utf8",
     )
-    sections = write_list(tmp_path / "results.yml", [{
-        "title": "T", "table": "reports/t.md", "protocol": "P.", "command": "c\nd", "systems": {"vanilla": "the baseline"},
-    }])
+    sections = write_list(
+        tmp_path / "results.yml",
+        [
+            {
+                "title": "T",
+                "table": "reports/t.md",
+                "protocol": "P.",
+                "command": "c\nd",
+                "systems": {"vanilla": "the baseline"},
+            }
+        ],
+    )
     page = results_page.render_page(sections, tmp_path)
     assert "Old title" not in page and "Recorded protocol: encoder e; 3 steps" in page
     assert "#### Span distributions" in page and "| vanilla | 50.00 |" in page
@@ -81,11 +110,23 @@ def test_an_embedded_report_keeps_its_tables_under_the_section(tmp_path):
 @pytest.mark.parametrize(
     "section, message",
     [
-        ({"title": "T", "table": "reports/none.md", "protocol": "P", "command": "c"}, "section 'T': reports/none.md does not exist"),
-        ({"title": "T", "reports": ["reports/none"], "protocol": "P", "command": "c"}, "none of reports/none holds an evaluation report"),
-        ({"title": "T", "table": "a.md", "reports": ["b"], "protocol": "P", "command": "c"}, "give one of 'table'"),
+        (
+            {"title": "T", "table": "reports/none.md", "protocol": "P", "command": "c"},
+            "section 'T': reports/none.md does not exist",
+        ),
+        (
+            {"title": "T", "reports": ["reports/none"], "protocol": "P", "command": "c"},
+            "none of reports/none holds an evaluation report",
+        ),
+        (
+            {"title": "T", "table": "a.md", "reports": ["b"], "protocol": "P", "command": "c"},
+            "give one of 'table'",
+        ),
         ({"title": "T", "table": "a.md", "command": "c"}, "'protocol' is missing"),
-        ({"title": "T", "table": "a.md", "protocol": "P", "command": "c", "dates": "x"}, "unknown key dates"),
+        (
+            {"title": "T", "table": "a.md", "protocol": "P", "command": "c", "dates": "x"},
+            "unknown key dates",
+        ),
     ],
 )
 def test_a_bad_section_stops_with_one_line_naming_it(tmp_path, section, message):
@@ -93,7 +134,9 @@ def test_a_bad_section_stops_with_one_line_naming_it(tmp_path, section, message)
     output = tmp_path / "RESULTS.md"
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, ["results-page", str(sections), "-o", str(output), "--root", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["results-page", str(sections), "-o", str(output), "--root", str(tmp_path)]
+    )
     assert result.exit_code == 1 and "Traceback" not in result.output
     (line,) = result.output.strip().splitlines()
     assert line.startswith(f"Error: {sections}") and message in line
@@ -105,10 +148,14 @@ def test_the_readme_headline_rows_are_those_of_the_test_table():
     readme = (ROOT / "README.md").read_text(encoding="utf8")
     table = (ROOT / "reports" / "test.md").read_text(encoding="utf8")
     numbers = re.compile(r"[+\-−]?\d+\.\d\d ± \d+\.\d\d")
-    headline = [line for line in readme.splitlines() if line.startswith("| ") and numbers.search(line)]
+    headline = [
+        line for line in readme.splitlines() if line.startswith("| ") and numbers.search(line)
+    ]
     assert len(headline) >= 3
     for line in headline:
         name = line.split("|")[1].strip().strip("`*")
         source = next((row for row in table.splitlines() if row.startswith(f"| {name} |")), None)
         assert source is not None, f"README row {name!r} is not a row of reports/test.md"
-        assert numbers.findall(line) == numbers.findall(source), f"README row {name!r} differs from reports/test.md"
+        assert numbers.findall(line) == numbers.findall(source), (
+            f"README row {name!r} differs from reports/test.md"
+        )

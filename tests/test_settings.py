@@ -4,6 +4,7 @@ with different consistency settings.
 
 All on a small CNN tok2vec (no transformer), so every test is quick.
 """
+
 import inspect
 import re
 import shutil
@@ -67,7 +68,9 @@ def test_an_unknown_choice_fails_at_add_pipe(setting, value, allowed):
 def test_an_unknown_choice_in_a_saved_config_fails_at_spacy_load(tmp_path, setting, value, allowed):
     saved = shutil.copytree(SAVED_PIPELINE, tmp_path / "pipeline")
     config = saved / "config.cfg"
-    text, n = re.subn(rf"(?m)^{setting} = .*$", f'{setting} = "{value}"', config.read_text(encoding="utf8"))
+    text, n = re.subn(
+        rf"(?m)^{setting} = .*$", f'{setting} = "{value}"', config.read_text(encoding="utf8")
+    )
     assert n == 1
     config.write_text(text, encoding="utf8")
     with pytest.raises(ConfigValidationError) as info:
@@ -119,14 +122,24 @@ def test_the_python_functions_take_the_same_defaults():
     """Called from Python, without a config, each function that takes a
     setting defaults to the factory's value."""
     weights = ConsistencyWeights()
-    assert (weights.nll, weights.alpha, weights.beta) == (DEFAULTS["nll_weight"], DEFAULTS["alpha"], DEFAULTS["beta"])
+    assert (weights.nll, weights.alpha, weights.beta) == (
+        DEFAULTS["nll_weight"],
+        DEFAULTS["alpha"],
+        DEFAULTS["beta"],
+    )
     choices = ["divergence", "dropout_on", "token_distribution", "transitions", "detach_reference"]
-    assert keyword_defaults(ConnerTagger.__init__, choices) == {key: DEFAULTS[key] for key in choices}
+    assert keyword_defaults(ConnerTagger.__init__, choices) == {
+        key: DEFAULTS[key] for key in choices
+    }
     batcher = ["alpha", "beta", "dropout_on"]
-    assert keyword_defaults(configure_consistency_batcher, batcher) == {key: DEFAULTS[key] for key in batcher}
+    assert keyword_defaults(configure_consistency_batcher, batcher) == {
+        key: DEFAULTS[key] for key in batcher
+    }
     layer = ["divergence", "token_distribution", "detach_reference"]
     assert keyword_defaults(build_consistency_loss, layer) == {key: DEFAULTS[key] for key in layer}
-    assert keyword_defaults(ConstrainedCRF.__init__, ["transitions"]) == {"transitions": DEFAULTS["transitions"]}
+    assert keyword_defaults(ConstrainedCRF.__init__, ["transitions"]) == {
+        "transitions": DEFAULTS["transitions"]
+    }
 
 
 # -- the batcher and the component agree ---------------------------------------
@@ -225,11 +238,15 @@ def train_hand_written(tmp_path: Path, component: str, batcher: str) -> None:
         ('dropout_on = "unlabeled"', "", "dropout_on", "'unlabeled'", "'labeled'"),
     ],
 )
-def test_a_setting_given_to_one_side_only_fails_at_the_first_update(tmp_path, component, batcher, setting, ours, theirs):
+def test_a_setting_given_to_one_side_only_fails_at_the_first_update(
+    tmp_path, component, batcher, setting, ours, theirs
+):
     with pytest.raises(ValueError) as info:
         train_hand_written(tmp_path, component, batcher)
     message = str(info.value)
-    assert f"{setting} is {ours} in [components.conner] but {theirs} in the batcher" in message, message
+    assert f"{setting} is {ours} in [components.conner] but {theirs} in the batcher" in message, (
+        message
+    )
     assert "conner.ConsistencyBatcher.v1" in message
     # Only the setting that differs is named.
     assert sum(f"{name} is" in message for name in ("alpha", "beta", "dropout_on")) == 1

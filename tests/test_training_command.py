@@ -1,6 +1,7 @@
 """One `spacy train` command for the single runs (``conner train``) and the
 grids (``conner seed-grid``): project.yml's runs train exactly as the
 hand-written `spacy train` lines they replaced."""
+
 import json
 import re
 import shlex
@@ -16,7 +17,12 @@ from weasel.util import load_project_config, parse_config_overrides
 
 from conner.cli import app, train
 from conner.runs.training_command import (
-    System, changed_settings, config_overrides, read_grid, run_overrides, train_command,
+    System,
+    changed_settings,
+    config_overrides,
+    read_grid,
+    run_overrides,
+    train_command,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The single runs' lines of project.yml before ``conner train``.
 TRAIN_LINES = {
     "train": "python -m spacy train configs/conner.cfg --output training/conner-vanilla --paths.loss_log training/conner-vanilla/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
-    "train-baseline": "python -m spacy train configs/conner.cfg --output training/ner --paths.loss_log training/ner/losses.jsonl --nlp.pipeline '[\"transformer\",\"ner\"]' --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
+    "train-baseline": 'python -m spacy train configs/conner.cfg --output training/ner --paths.loss_log training/ner/losses.jsonl --nlp.pipeline \'["transformer","ner"]\' --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}',
     "train-conner": "python -m spacy train configs/conner.cfg --output training/conner-google --paths.loss_log training/conner-google/losses.jsonl --paths.pairs corpus/pairs/google --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
     "train-conner-translated": "python -m spacy train configs/conner.cfg --output training/conner-es-${vars.translate_engine} --paths.loss_log training/conner-es-${vars.translate_engine}/losses.jsonl --paths.pairs corpus/pairs/es-${vars.translate_engine} --paths.train corpus/en_train.spacy --paths.dev corpus/en_dev_sample.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.max_steps} --training.eval_frequency ${vars.eval_frequency} --training.batcher.pairs_per_batch ${vars.pairs_per_batch} --system.seed ${vars.seed} --gpu-id ${vars.gpu_id}",
     "train-smoke": "python -m spacy train configs/conner.cfg --output training/smoke --paths.loss_log training/smoke/losses.jsonl --consistency.alpha 0 --consistency.beta 0 --paths.train corpus/smoke/en_train.spacy --paths.dev corpus/smoke/en_dev.spacy --paths.encoder ${vars.encoder} --training.max_steps ${vars.smoke_steps} --training.eval_frequency 10 --training.optimizer.learn_rate.warmup_steps 2 --system.seed ${vars.seed}",
@@ -43,16 +49,32 @@ GRID_LINES = {
     "languages-grid": "python -m conner seed-grid configs/conner.cfg --seeds ${vars.grid_seeds} --grid configs/grid_languages.yml --train corpus/en_train.spacy --dev corpus/en_dev_sample.spacy --encoder ${vars.encoder} --max-steps ${vars.max_steps} --eval-frequency ${vars.eval_frequency} --pairs-per-batch ${vars.pairs_per_batch} --gpu-id ${vars.gpu_id} --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy --test nl=corpus/nl_test.spacy --training-dir training/languages --reports-dir reports/languages",
 }
 # Default vars, and others, to see that each var still reaches its runs.
-VAR_SETS = [{}, {"vars.encoder": "xlm-roberta-large", "vars.max_steps": 7, "vars.eval_frequency": 3,
-                 "vars.pairs_per_batch": 16, "vars.seed": 2, "vars.gpu_id": 0, "vars.smoke_steps": 5,
-                 "vars.translate_engine": "opus-mt", "vars.check_weight": 0.125, "vars.paper_encoder": "x/y"}]
+VAR_SETS = [
+    {},
+    {
+        "vars.encoder": "xlm-roberta-large",
+        "vars.max_steps": 7,
+        "vars.eval_frequency": 3,
+        "vars.pairs_per_batch": 16,
+        "vars.seed": 2,
+        "vars.gpu_id": 0,
+        "vars.smoke_steps": 5,
+        "vars.translate_engine": "opus-mt",
+        "vars.check_weight": 0.125,
+        "vars.paper_encoder": "x/y",
+    },
+]
 
 
 def project(overrides):
     config = load_project_config(ROOT, overrides=overrides)
     # The research grids live in their own project, run on the same files.
     experiments = load_project_config(ROOT / "experiments", overrides=overrides)
-    variables = {**experiments["vars"], **config["vars"], **{key[len("vars."):]: value for key, value in overrides.items()}}
+    variables = {
+        **experiments["vars"],
+        **config["vars"],
+        **{key[len("vars.") :]: value for key, value in overrides.items()},
+    }
     return variables, {c["name"]: c for c in experiments["commands"] + config["commands"]}
 
 
@@ -92,13 +114,17 @@ def in_project_dir(monkeypatch):
 def test_each_run_trains_as_its_former_spacy_train_line(name, overrides):
     variables, commands = project(overrides)
     (line,) = commands[name]["script"]
-    raw_commands = srsly.read_yaml(ROOT / "project.yml")["commands"] + srsly.read_yaml(ROOT / "experiments" / "project.yml")["commands"]
+    raw_commands = (
+        srsly.read_yaml(ROOT / "project.yml")["commands"]
+        + srsly.read_yaml(ROOT / "experiments" / "project.yml")["commands"]
+    )
     (raw,) = {c["name"]: c for c in raw_commands}[name]["script"]
     assert len(raw) < 150, "the profile is one variable, not overrides in the line"
     new = train_py_command(line)
     old = shlex.split(substitute(TRAIN_LINES[name], variables))
-    assert new[:5] == [sys.executable, "-m", "spacy", "train", "configs/conner.cfg"] and old[:5] == [
-        "python", "-m", "spacy", "train", "configs/conner.cfg"]
+    assert new[:5] == [sys.executable, "-m", "spacy", "train", "configs/conner.cfg"] and old[
+        :5
+    ] == ["python", "-m", "spacy", "train", "configs/conner.cfg"]
     new_options, old_options = split_options(new[5:])[1], split_options(old[5:])[1]
     if name == "train-baseline":
         # The one addition: the baseline draws no pairs and keeps the config's
@@ -112,7 +138,8 @@ def test_each_run_trains_as_its_former_spacy_train_line(name, overrides):
     assert len(keys) == len(set(keys))
     dotted = lambda options: [x for k, v in options if "." in k for x in (k, v)]  # noqa: E731
     assert parse_config_overrides(dotted(new_options), env_var=None) == parse_config_overrides(
-        dotted(old_options), env_var=None)
+        dotted(old_options), env_var=None
+    )
 
 
 @pytest.mark.parametrize("overrides", VAR_SETS)
@@ -169,26 +196,80 @@ def test_train_py_refuses_an_unknown_system_without_pairs():
 
 
 def test_extra_overrides_win_and_unset_settings_keep_the_config():
-    cmd = train.build_command("conner-vanilla", extra=["--consistency.alpha", "0.25", "--training.max_steps", "9"],
-                              max_steps=300, train="t", dev="d")
+    cmd = train.build_command(
+        "conner-vanilla",
+        extra=["--consistency.alpha", "0.25", "--training.max_steps", "9"],
+        max_steps=300,
+        train="t",
+        dev="d",
+    )
     assert cmd[cmd.index("--consistency.alpha") + 1] == "0.25"
-    assert cmd[cmd.index("--training.max_steps") + 1] == "9" and cmd.count("--training.max_steps") == 1
-    for unset in ("--paths.encoder", "--training.batcher.pairs_per_batch", "--system.seed", "--gpu-id"):
+    assert (
+        cmd[cmd.index("--training.max_steps") + 1] == "9" and cmd.count("--training.max_steps") == 1
+    )
+    for unset in (
+        "--paths.encoder",
+        "--training.batcher.pairs_per_batch",
+        "--system.seed",
+        "--gpu-id",
+    ):
         assert unset not in cmd
 
 
 def test_the_grid_command_is_unchanged_by_the_move():
     """``conner seed-grid``'s settings are all given, so its commands are as before
     (the same arguments and options; their order means nothing to spaCy)."""
-    settings = dict(train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4,
-                    alpha=0.5, beta=0.5, gpu_id=-1)
-    cmd = train_command(Path("c.cfg"), Path("out"), settings, 1, System("c", "p", {"initialize.after_init.freeze": False}))
+    settings = dict(
+        train="t",
+        dev="d",
+        encoder="e",
+        max_steps=3,
+        eval_frequency=1,
+        pairs_per_batch=4,
+        alpha=0.5,
+        beta=0.5,
+        gpu_id=-1,
+    )
+    cmd = train_command(
+        Path("c.cfg"),
+        Path("out"),
+        settings,
+        1,
+        System("c", "p", {"initialize.after_init.freeze": False}),
+    )
     expected = [
-        "-m", "spacy", "train", "c.cfg", "--output", "out", "--paths.loss_log", str(Path("out/losses.jsonl")),
-        "--gpu-id", "-1", "--paths.train", "t", "--paths.dev", "d", "--paths.encoder", "e", "--training.max_steps", "3",
-        "--training.eval_frequency", "1", "--training.batcher.pairs_per_batch", "4", "--system.seed", "1",
-        "--consistency.alpha", "0.5", "--consistency.beta", "0.5", "--paths.pairs", "p",
-        "--initialize.after_init.freeze", "false",
+        "-m",
+        "spacy",
+        "train",
+        "c.cfg",
+        "--output",
+        "out",
+        "--paths.loss_log",
+        str(Path("out/losses.jsonl")),
+        "--gpu-id",
+        "-1",
+        "--paths.train",
+        "t",
+        "--paths.dev",
+        "d",
+        "--paths.encoder",
+        "e",
+        "--training.max_steps",
+        "3",
+        "--training.eval_frequency",
+        "1",
+        "--training.batcher.pairs_per_batch",
+        "4",
+        "--system.seed",
+        "1",
+        "--consistency.alpha",
+        "0.5",
+        "--consistency.beta",
+        "0.5",
+        "--paths.pairs",
+        "p",
+        "--initialize.after_init.freeze",
+        "false",
     ]
     assert split_options(cmd[1:]) == split_options(expected) and len(cmd[1:]) == len(expected)
     assert config_overrides(settings, 1, System("v", None))["consistency.alpha"] == 0
@@ -217,9 +298,13 @@ def test_every_system_of_every_grid_file_overrides_real_config_keys(grid):
                 section = section[part]
         # The component's own checks (its constructor; no model needed) must
         # accept the settings the system ends up with.
-        config_of_system = load_config(ROOT / "configs/conner.cfg", overrides=system.overrides, interpolate=True)
+        config_of_system = load_config(
+            ROOT / "configs/conner.cfg", overrides=system.overrides, interpolate=True
+        )
         settings = dict(config_of_system["components"]["conner"])
-        weights = ConsistencyWeights(settings.pop("nll_weight"), settings.pop("alpha"), settings.pop("beta"))
+        weights = ConsistencyWeights(
+            settings.pop("nll_weight"), settings.pop("alpha"), settings.pop("beta")
+        )
         for key in ("factory", "model", "scorer"):
             settings.pop(key, None)
         ConnerTagger(Vocab(), None, weights=weights, **settings)
@@ -235,28 +320,51 @@ def test_the_test_grid_shares_trainings_with_the_dev_grid_only_where_they_are_th
         assert dev[name] == test[name], name
     for overrides in VAR_SETS:
         _, commands = project(overrides)
-        folder = lambda command: split_options(shlex.split(commands[command]["script"][0]))[1]  # noqa: E731
-        assert dict(folder("test-grid"))["--training-dir"] == dict(folder("dev-grid"))["--training-dir"]
-        assert dict(folder("test-grid"))["--reports-dir"] != dict(folder("dev-grid"))["--reports-dir"]
+
+        def folder(command, commands=commands):
+            return split_options(shlex.split(commands[command]["script"][0]))[1]
+
+        assert (
+            dict(folder("test-grid"))["--training-dir"]
+            == dict(folder("dev-grid"))["--training-dir"]
+        )
+        assert (
+            dict(folder("test-grid"))["--reports-dir"] != dict(folder("dev-grid"))["--reports-dir"]
+        )
 
 
 def test_changed_settings_names_what_a_trained_pipeline_was_trained_with(tmp_path):
     """A saved config of conner.cfg with the same overrides is unchanged,
     also without the blocks of components the pipeline does not run; one
     setting changed since is reported as (now, then)."""
-    settings = dict(train="t", dev="d", encoder="e", max_steps=3, eval_frequency=1, pairs_per_batch=4,
-                    alpha=0.5, beta=0.5, gpu_id=-1)
+    settings = dict(
+        train="t",
+        dev="d",
+        encoder="e",
+        max_steps=3,
+        eval_frequency=1,
+        pairs_per_batch=4,
+        alpha=0.5,
+        beta=0.5,
+        gpu_id=-1,
+    )
     system = System("conner", "p", {"components.conner.transitions": "learned"})
     overrides = run_overrides(tmp_path / "out", settings, 0, system)
     saved = load_config(ROOT / "configs" / "conner.cfg", overrides=overrides, interpolate=True)
     saved["components"].pop("ner", None)
     saved.to_disk(tmp_path / "config.cfg")
-    assert changed_settings(ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg") == {}
+    assert (
+        changed_settings(ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg") == {}
+    )
     saved["nlp"]["batch_size"] = 64
     saved.to_disk(tmp_path / "config.cfg")
     now = load_config(ROOT / "configs" / "conner.cfg")["nlp"]["batch_size"]
-    assert changed_settings(ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg") == {
-        "nlp.batch_size": (now, 64)}
+    assert changed_settings(
+        ROOT / "configs" / "conner.cfg", overrides, tmp_path / "config.cfg"
+    ) == {"nlp.batch_size": (now, 64)}
     vanilla = run_overrides(tmp_path / "out", settings, 0, System("vanilla", None))
     changed = changed_settings(ROOT / "configs" / "conner.cfg", vanilla, tmp_path / "config.cfg")
-    assert changed["consistency.alpha"] == (0, 0.5) and changed["components.conner.transitions"][1] == "learned"
+    assert (
+        changed["consistency.alpha"] == (0, 0.5)
+        and changed["components.conner.transitions"][1] == "learned"
+    )

@@ -1,4 +1,5 @@
 """The conner component on a (tiny, random) transformer through its listener."""
+
 import random
 
 import numpy
@@ -23,7 +24,9 @@ SENTENCES = [
 
 
 def build_nlp(encoder, overrides=None):
-    config = load_config(CONFIG, overrides={"paths.encoder": str(encoder), **(overrides or {})}, interpolate=True)
+    config = load_config(
+        CONFIG, overrides={"paths.encoder": str(encoder), **(overrides or {})}, interpolate=True
+    )
     nlp = load_model_from_config(config, auto_fill=True, validate=True)
     examples = labeled_examples(nlp)
     nlp.initialize(lambda: examples)
@@ -75,7 +78,20 @@ def update_and_apply(nlp, batch, **kwargs):
 def test_long_document_is_tagged_in_full(tiny_encoder):
     nlp, _ = build_nlp(tiny_encoder)
     rng = random.Random(0)
-    vocab = ["Berlin", "und", "die", "Stadt", "Amsterdam", "is", "the", "capital", "of", "España", ",", "."]
+    vocab = [
+        "Berlin",
+        "und",
+        "die",
+        "Stadt",
+        "Amsterdam",
+        "is",
+        "the",
+        "capital",
+        "of",
+        "España",
+        ",",
+        ".",
+    ]
     doc = Doc(nlp.vocab, words=[rng.choice(vocab) for _ in range(2000)])
     doc = nlp.get_pipe("transformer")(doc)
     conner = nlp.get_pipe("conner")
@@ -104,7 +120,11 @@ def test_words_without_sub_words_are_tagged_and_trained_on(tiny_encoder):
     translation = Doc(nlp.vocab, words=["Mrs", "Merkel", "\u200b", "visited", "Paris"])
     set_conjugate_spans(target, "z", "target", [[0, 2, 3], [1, 5, 6]])
     set_conjugate_spans(translation, "z", "translation", [[0, 1, 2], [1, 4, 5]])
-    batch = list(examples) + add_twins(list(examples)) + [unannotated_example(target), unannotated_example(translation)]
+    batch = (
+        list(examples)
+        + add_twins(list(examples))
+        + [unannotated_example(target), unannotated_example(translation)]
+    )
     losses = update_and_apply(nlp, batch, drop=0.1)
     assert numpy.isfinite(losses["conner"]) and losses["conner_trans"] > 0
 
@@ -119,7 +139,11 @@ def test_consistency_gradients_reach_the_transformer(tiny_encoder):
 
 
 def test_without_any_loss_term_the_transformer_stays(tiny_encoder):
-    overrides = {"components.conner.nll_weight": 0.0, "consistency.alpha": 0.0, "consistency.beta": 0.0}
+    overrides = {
+        "components.conner.nll_weight": 0.0,
+        "consistency.alpha": 0.0,
+        "consistency.beta": 0.0,
+    }
     nlp, examples = build_nlp(tiny_encoder, overrides)
     before = encoder_weight(nlp)
     update_and_apply(nlp, consistency_batch(nlp, examples), drop=0.1)
@@ -128,7 +152,10 @@ def test_without_any_loss_term_the_transformer_stays(tiny_encoder):
 
 def test_dropout_consistency_is_zero_without_dropout(tiny_encoder):
     no_dropout = {
-        "components.transformer.model.transformer_config": {"hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+        "components.transformer.model.transformer_config": {
+            "hidden_dropout_prob": 0.0,
+            "attention_probs_dropout_prob": 0.0,
+        }
     }
     nlp, examples = build_nlp(tiny_encoder, no_dropout)
     losses = nlp.update(consistency_batch(nlp, examples), sgd=None, drop=0.0)

@@ -1,10 +1,12 @@
 """translate_docs and ``conner translate``: conjugate spans on both sides, counts, errors."""
+
 import json
 import shutil
 
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine
 from typer.testing import CliRunner
 
 from conner.cli import app
@@ -17,7 +19,6 @@ from conner.prepare.translation import (
     register_engine,
     translate_docs,
 )
-from translation_fakes import FakeGoogle, FunctionEngine, ShortEngine
 
 ES = spacy.blank("es")
 EN = spacy.blank("en")
@@ -42,7 +43,9 @@ def upper_spans(text: str) -> str:
 
 def test_pairs_point_at_exactly_the_inserted_tokens():
     docs = [
-        target_doc("Bruce Willis nació en Alemania Occidental .".split(), [[0, 0, 2], [7, 4, 6]], "a"),
+        target_doc(
+            "Bruce Willis nació en Alemania Occidental .".split(), [[0, 0, 2], [7, 4, 6]], "a"
+        ),
         target_doc("( Ana ) y Luis".split(), [[0, 1, 2], [1, 4, 5]]),
     ]
     engine = FunctionEngine(function=upper_spans)
@@ -68,15 +71,23 @@ def test_pairs_point_at_exactly_the_inserted_tokens():
 
 def test_glued_placeholders_give_exact_token_boundaries():
     doc = target_doc("Vive en Madrid , cerca de Roma .".split(), [[0, 2, 3], [1, 6, 7]])
-    translations = {"Vive en SPAN0 , cerca de SPAN1 .": "Lives in xSPAN0,near(SPAN1).",
-                    "Madrid": "Madrid", "Roma": "Rome"}
+    translations = {
+        "Vive en SPAN0 , cerca de SPAN1 .": "Lives in xSPAN0,near(SPAN1).",
+        "Madrid": "Madrid",
+        "Roma": "Rome",
+    }
     engine = FunctionEngine(function=translations.__getitem__)
     summary = TranslationSummary()
     ((target, translation),) = translate_docs([doc], engine, EN, summary=summary)
     assert spans_text(translation) == {0: "Madrid", 1: "Rome"}
     assert translation.text == "Lives in xMadrid,near(Rome)."
-    assert summary.placeholders == {"exact": 2, "attached_text": 1, "attached_punctuation": 1,
-                                    "dropped": 0, "repeated": 0}
+    assert summary.placeholders == {
+        "exact": 2,
+        "attached_text": 1,
+        "attached_punctuation": 1,
+        "dropped": 0,
+        "repeated": 0,
+    }
 
 
 def test_batches_are_one_engine_call_each():
@@ -108,7 +119,9 @@ def test_bad_input_is_counted_not_crashing():
     assert summary.engine_stats["texts_cleaned"] == 1
 
     summary = TranslationSummary()
-    assert list(translate_docs(docs[2:3], FunctionEngine(), EN, max_tokens=128, summary=summary)) == []
+    assert (
+        list(translate_docs(docs[2:3], FunctionEngine(), EN, max_tokens=128, summary=summary)) == []
+    )
     assert summary.too_long == 1
 
 
@@ -120,8 +133,10 @@ def test_engine_returning_fewer_lines_stops_the_run():
 
 def test_mangled_placeholders_are_repaired_counted_or_dropped():
     words = "Ana , Luis , Eva y Juan".split()
-    docs = [target_doc(words, [[0, 0, 1], [1, 2, 3], [2, 4, 5], [3, 6, 7]]),
-            target_doc("Pedro".split(), [[0, 0, 1]])]
+    docs = [
+        target_doc(words, [[0, 0, 1], [1, 2, 3], [2, 4, 5], [3, 6, 7]]),
+        target_doc("Pedro".split(), [[0, 0, 1]]),
+    ]
     summary = TranslationSummary()
     with FakeGoogle() as fake:
         fake.script.append("mangle")
@@ -174,13 +189,28 @@ def test_input_docs_are_not_modified():
 
 def test_translate_script_writes_pairs_and_summary(tmp_path):
     register_engine("fake", FunctionEngine)
-    docs = [target_doc("Bruce Willis nació en Alemania .".split(), [[0, 0, 2], [1, 4, 5]], "d0"),
-            target_doc("nada aquí".split(), [], "d1"),
-            target_doc("( Madrid ) y París".split(), [[0, 1, 2], [1, 4, 5]], "d2")]
+    docs = [
+        target_doc("Bruce Willis nació en Alemania .".split(), [[0, 0, 2], [1, 4, 5]], "d0"),
+        target_doc("nada aquí".split(), [], "d1"),
+        target_doc("( Madrid ) y París".split(), [[0, 1, 2], [1, 4, 5]], "d2"),
+    ]
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = CliRunner().invoke(app, [
-        "translate", str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"), "--engine", "fake",
-        "--cache", str(tmp_path / "cache.sqlite"), "--sentences-per-call", "2", "--no-progress"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "translate",
+            str(tmp_path / "in.spacy"),
+            "-o",
+            str(tmp_path / "out.spacy"),
+            "--engine",
+            "fake",
+            "--cache",
+            str(tmp_path / "cache.sqlite"),
+            "--sentences-per-call",
+            "2",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(EN.vocab))
     assert [d._.conjugate_role for d in out] == ["target", "translation"] * 2
@@ -194,7 +224,10 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
     # The training reader takes the file as it is.
     from conner.consistency.pairs import load_pairs
 
-    assert [t._.conjugate_id for t, _ in load_pairs(tmp_path / "out.spacy", EN.vocab)] == ["d0", "d2"]
+    assert [t._.conjugate_id for t, _ in load_pairs(tmp_path / "out.spacy", EN.vocab)] == [
+        "d0",
+        "d2",
+    ]
     summary = json.loads((tmp_path / "out.summary.json").read_text())
     assert (summary["sentences"], summary["no_spans"], summary["pairs_kept"]) == (3, 1, 2)
     # d1 has no span, so d0 and d2 make one batch: 2 sentences + 4 spans.
@@ -207,9 +240,13 @@ def test_apertium_pairs_end_to_end(tmp_path):
     if shutil.which("apertium") is None:
         pytest.skip("apertium binary missing (apt-get install apertium apertium-eng-spa)")
     engine = get_engine("apertium", "es", "en")
-    docs = [target_doc("Bruce Willis nació en Alemania Occidental .".split(), [[0, 0, 2], [1, 4, 6]]),
-            target_doc("El presidente de ( Argentina ) , Carlos Menem , habló hoy .".split(),
-                       [[0, 4, 5], [1, 7, 9]])]
+    docs = [
+        target_doc("Bruce Willis nació en Alemania Occidental .".split(), [[0, 0, 2], [1, 4, 6]]),
+        target_doc(
+            "El presidente de ( Argentina ) , Carlos Menem , habló hoy .".split(),
+            [[0, 4, 5], [1, 7, 9]],
+        ),
+    ]
     pairs = list(translate_docs(docs, engine, EN))
     assert spans_text(pairs[0][1]) == {0: "Bruce Willis", 1: "Western Germany"}
     assert pairs[1][1].text == "The president of ( Argentina ) , Carlos Menem , spoke today ."

@@ -1,4 +1,5 @@
 """The on-disk translation cache: keys, counts, and resuming after SIGKILL."""
+
 import json
 import os
 import signal
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import spacy
 from spacy.tokens import Doc, DocBin
+from translation_fakes import FunctionEngine
 
 from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
 from conner.prepare.translation import CachedTranslator, TranslationCache
-from translation_fakes import FunctionEngine
 
 TESTS = Path(__file__).resolve().parent
 
@@ -34,7 +35,11 @@ def test_cached_translator_sends_only_new_distinct_texts(tmp_path):
     engine = FunctionEngine()
     with TranslationCache(tmp_path / "c.sqlite") as cache:
         translator = CachedTranslator(engine, cache)
-        assert translator.translate(["el gato", "la casa", "el gato"]) == ["the gato", "the casa", "the gato"]
+        assert translator.translate(["el gato", "la casa", "el gato"]) == [
+            "the gato",
+            "the casa",
+            "the gato",
+        ]
         assert translator.translate(["la casa", "el perro"]) == ["the casa", "the perro"]
         assert translator.translate(["el perro"]) == ["the perro"]
     assert engine.batches == [["el gato", "la casa"], ["el perro"]]
@@ -55,9 +60,25 @@ app(args=["translate", *sys.argv[1:]], prog_name="conner")
 
 def _run(tmp_path: Path, log: Path, delay: float) -> subprocess.Popen:
     code = RUNNER.format(tests=str(TESTS))
-    args = [sys.executable, "-c", code, str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"),
-            "--engine", "slow-fake", "--option", f"log={log}", "--option", f"delay={delay}",
-            "--cache", str(tmp_path / "cache.sqlite"), "--sentences-per-call", "5", "--no-progress"]
+    args = [
+        sys.executable,
+        "-c",
+        code,
+        str(tmp_path / "in.spacy"),
+        "-o",
+        str(tmp_path / "out.spacy"),
+        "--engine",
+        "slow-fake",
+        "--option",
+        f"log={log}",
+        "--option",
+        f"delay={delay}",
+        "--cache",
+        str(tmp_path / "cache.sqlite"),
+        "--sentences-per-call",
+        "5",
+        "--no-progress",
+    ]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 

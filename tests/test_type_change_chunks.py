@@ -3,6 +3,7 @@
 conlleval reads a label change inside a chunk as the start of a new one;
 ``conner bench translation`` once merged the two into one candidate span.
 """
+
 import zipfile
 
 import pytest
@@ -32,7 +33,10 @@ def test_read_conll_splits_at_a_label_change(tmp_path):
     path = tmp_path / "esp.train"
     path.write_text(CONLL, encoding="utf-8")
     sentences, _ = read_conll(path)
-    assert [s.spans for s in sentences] == [[(0, 1, "PER"), (1, 2, "LOC")], [(0, 1, "PER"), (1, 2, "LOC")]]
+    assert [s.spans for s in sentences] == [
+        [(0, 1, "PER"), (1, 2, "LOC")],
+        [(0, 1, "PER"), (1, 2, "LOC")],
+    ]
 
 
 def test_bench_candidate_spans_split_at_a_label_change(tmp_path):
@@ -52,7 +56,10 @@ def test_importer_splits_adjacent_span_ids_whatever_the_tags(tmp_path):
     (tmp_path / TARGET_FILE).write_text(rows, encoding="utf-8")
     (tmp_path / TRANSLATION_FILE).write_text(rows.replace("visitó", "visited"), encoding="utf-8")
     pairs, _ = importer.import_release(
-        tmp_path / TARGET_FILE, tmp_path / TRANSLATION_FILE, spacy.blank("es").vocab, spacy.blank("en").vocab
+        tmp_path / TARGET_FILE,
+        tmp_path / TRANSLATION_FILE,
+        spacy.blank("es").vocab,
+        spacy.blank("en").vocab,
     )
     ((target, translation),) = pairs
     assert [list(s) for s in target._.conjugate_spans] == [[1, 0, 1], [2, 1, 2]]

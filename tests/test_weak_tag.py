@@ -1,4 +1,5 @@
 """``conner weak-tag``: a weak tagger's boundaries become conjugate spans; types never leak."""
+
 import spacy
 from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
@@ -11,10 +12,12 @@ from conner.prepare.translation import SPAN_LABELS_KEY
 def ruler_pipeline(path):
     nlp = spacy.blank("es")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([
-        {"label": "PER", "pattern": "Ana"},
-        {"label": "LOC", "pattern": [{"LOWER": "buenos"}, {"LOWER": "aires"}]},
-    ])
+    ruler.add_patterns(
+        [
+            {"label": "PER", "pattern": "Ana"},
+            {"label": "LOC", "pattern": [{"LOWER": "buenos"}, {"LOWER": "aires"}]},
+        ]
+    )
     nlp.to_disk(path)
     return path
 
@@ -27,7 +30,9 @@ def unlabeled_docs():
     other = Doc(nlp.vocab, words="Nada que ver .".split())
     set_conjugate_spans(other, "kept-id", "target", [])
     # Tokenization the pipeline's tokenizer would not produce ("Ana," glued).
-    glued = Doc(nlp.vocab, words=["Vi", "a", "Ana,", "y", "Ana"], spaces=[True, True, True, True, False])
+    glued = Doc(
+        nlp.vocab, words=["Vi", "a", "Ana,", "y", "Ana"], spaces=[True, True, True, True, False]
+    )
     return [gold, other, glued]
 
 
@@ -35,14 +40,26 @@ def test_weak_tag_stores_boundaries_not_types(tmp_path):
     model = ruler_pipeline(tmp_path / "model")
     DocBin(docs=unlabeled_docs(), store_user_data=True).to_disk(tmp_path / "in.spacy")
     result = CliRunner().invoke(
-        app, ["weak-tag", str(model), str(tmp_path / "in.spacy"), "-o", str(tmp_path / "out.spacy"),
-                 "--id-prefix", "es-"])
+        app,
+        [
+            "weak-tag",
+            str(model),
+            str(tmp_path / "in.spacy"),
+            "-o",
+            str(tmp_path / "out.spacy"),
+            "--id-prefix",
+            "es-",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "3 docs, 2 with spans, 3 spans (4 tokens)" in result.output
     docs = list(DocBin().from_disk(tmp_path / "out.spacy").get_docs(spacy.blank("es").vocab))
     first, second, third = docs
     assert [list(s) for s in first._.conjugate_spans] == [[0, 0, 1], [1, 3, 5]]
-    assert {k: s.text for k, s in get_conjugate_spans(first).items()} == {0: "Ana", 1: "Buenos Aires"}
+    assert {k: s.text for k, s in get_conjugate_spans(first).items()} == {
+        0: "Ana",
+        1: "Buenos Aires",
+    }
     assert first._.conjugate_role == "target"
     assert [d._.conjugate_id for d in docs] == ["es-0", "kept-id", "es-2"]
     assert list(second._.conjugate_spans) == []
@@ -60,4 +77,3 @@ def test_keep_labels_stores_types_apart_for_typed_placeholders(tmp_path):
     (doc,) = weak_tag.weak_tag_docs(nlp, unlabeled_docs()[:1], keep_labels=True)
     assert doc.user_data[SPAN_LABELS_KEY] == [[0, "PER"], [1, "LOC"]]
     assert doc.ents == ()
-

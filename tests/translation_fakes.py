@@ -1,4 +1,5 @@
 """Stand-ins for translation engines, shared by the translation tests."""
+
 import json
 import re
 import threading
@@ -23,8 +24,13 @@ class FunctionEngine(BaseEngine):
 
     name = "fake"
 
-    def __init__(self, src_lang: str = "es", tgt_lang: str = "en",
-                 function: Callable[[str], str] = fake_translate, model: str = "fake-1") -> None:
+    def __init__(
+        self,
+        src_lang: str = "es",
+        tgt_lang: str = "en",
+        function: Callable[[str], str] = fake_translate,
+        model: str = "fake-1",
+    ) -> None:
         super().__init__(src_lang, tgt_lang, model=model)
         self.function = function
         self.batches: List[List[str]] = []

@@ -1,4 +1,5 @@
 """``python -m conner``: the ``conner`` command line."""
+
 from .cli import app
 
 if __name__ == "__main__":

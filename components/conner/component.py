@@ -1,4 +1,5 @@
 """The ``conner`` pipeline component: a CRF entity tagger on shared word vectors."""
+
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -13,9 +14,9 @@ from thinc.api import Config, Model, set_dropout_rate
 from thinc.types import Floats2d
 
 from .consistency.batching import check_batch_settings
-from .consistency.layer import build_consistency_loss
-from .tagger.crf import pad_emissions
 from .consistency.groups import find_consistency_groups
+from .consistency.layer import build_consistency_loss
+from .files.saved_files import DamagedFileError, load_model_file, read_json_object
 from .settings import (
     ALPHA,
     BETA,
@@ -31,9 +32,9 @@ from .settings import (
     TokenDistribution,
     Transitions,
 )
+from .tagger.crf import pad_emissions
 from .tagger.model import attach_crf
 from .tagger.pieceless import blank_tokens, outside_tags, piece_counts
-from .files.saved_files import DamagedFileError, load_model_file, read_json_object
 from .tagger.tags import OUTSIDE, TagSet, preset_tags, spans_from_tags
 
 
@@ -231,14 +232,18 @@ class ConnerTagger(TrainablePipe):
         if not any(len(doc) for doc in docs):
             return [[] for _ in docs]
         emissions = self.model.predict(docs)
-        allowed = [self._allowed_tags(doc, blank) for doc, blank in zip(docs, self.blank_words(docs))]
+        allowed = [
+            self._allowed_tags(doc, blank) for doc, blank in zip(docs, self.blank_words(docs))
+        ]
         return self._decode(emissions, allowed)
 
     def _allowed_tags(self, doc: Doc, blank: numpy.ndarray) -> numpy.ndarray:
         """The tags each token of ``doc`` may take, (n_tokens, n_tags) booleans."""
         fixed = fixed_tags(doc)
         # A blank word is never an entity, unless one set before conner holds it.
-        fixed = [OUTSIDE if tag is None and is_blank else tag for tag, is_blank in zip(fixed, blank)]
+        fixed = [
+            OUTSIDE if tag is None and is_blank else tag for tag, is_blank in zip(fixed, blank)
+        ]
         return self.tagset.allowed_tags(fixed)
 
     def _decode(self, emissions: List[Floats2d], allowed: List[numpy.ndarray]) -> List[List[int]]:
@@ -277,7 +282,9 @@ class ConnerTagger(TrainablePipe):
     def blank_words(self, docs: Sequence[Doc]) -> List[numpy.ndarray]:
         """Per doc, the words that are never entities: one rule
         (:func:`conner.tagger.pieceless.blank_tokens`) in training and at inference."""
-        return [blank_tokens(doc, counts) for doc, counts in zip(docs, piece_counts(self.model, docs))]
+        return [
+            blank_tokens(doc, counts) for doc, counts in zip(docs, piece_counts(self.model, docs))
+        ]
 
     # -- training ---------------------------------------------------------
 
@@ -342,7 +349,11 @@ class ConnerTagger(TrainablePipe):
             "detach_reference": self.detach_reference,
         }
         layer = self._consistency_loss
-        if layer is None or layer.get_ref("crf") is not crf or any(layer.attrs[k] != v for k, v in settings.items()):
+        if (
+            layer is None
+            or layer.get_ref("crf") is not crf
+            or any(layer.attrs[k] != v for k, v in settings.items())
+        ):
             layer = self._consistency_loss = build_consistency_loss(
                 self.tagset,
                 crf,

@@ -11,6 +11,7 @@ function that takes the same setting.
 Code called from Python without a config (the pure-torch CRF and losses)
 guards its choices with :func:`check_choice`, which reads the same types.
 """
+
 from typing import Dict, Literal, Tuple, Union, get_args
 
 # How two distributions P (unlabeled side or first dropout pass) and Q

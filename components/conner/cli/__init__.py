@@ -3,6 +3,7 @@
 Importing this package registers every command on :data:`app`; nothing
 else in ``conner`` imports it.
 """
+
 # isort: skip_file
 from .app import app, bench_app
 

@@ -18,6 +18,7 @@ the peak and steady RSS of ``spacy.load`` (in a fresh process, see
 
     conner bench inference training/conner-vanilla/model-best --test es=corpus/es_test.spacy
 """
+
 import resource
 import time
 from pathlib import Path
@@ -60,12 +61,21 @@ def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padde
     with torch.no_grad():
         for batch in batches:
             padded = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
-            encoder(input_ids=padded["input_ids"].to(device), attention_mask=padded["attention_mask"].to(device))
+            encoder(
+                input_ids=padded["input_ids"].to(device),
+                attention_mask=padded["attention_mask"].to(device),
+            )
 
 
 def pipe_entities(nlp: Language, docs: List[Doc], batch_size: int) -> List[List[tuple]]:
-    inputs = (Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d]) for d in docs)
-    return [[(e.start, e.end, e.label_) for e in doc.ents] for doc in nlp.pipe(inputs, batch_size=batch_size)]
+    inputs = (
+        Doc(nlp.vocab, words=[t.text for t in d], spaces=[bool(t.whitespace_) for t in d])
+        for d in docs
+    )
+    return [
+        [(e.start, e.end, e.label_) for e in doc.ents]
+        for doc in nlp.pipe(inputs, batch_size=batch_size)
+    ]
 
 
 @bench_app.command("inference")
@@ -74,12 +84,18 @@ def bench_inference_cli(
     test_sets: List[str] = test_option(),
     rounds: int = typer.Option(3, help="Interleaved rounds; the median is reported"),
     batch_size: int = batch_size_option(),
-    max_padded: int = typer.Option(512, help="Padded sub-words per encoder call of the sorted pipe"),
-    raw_padded: int = typer.Option(4096, help="Padded sub-words per batch of the raw sorted forward"),
+    max_padded: int = typer.Option(
+        512, help="Padded sub-words per encoder call of the sorted pipe"
+    ),
+    raw_padded: int = typer.Option(
+        4096, help="Padded sub-words per batch of the raw sorted forward"
+    ),
     limit: int = typer.Option(0, help="Use only the first N sentences of each set (0: all)"),
     gpu_id: int = gpu_id_option(),
     int8: bool = int8_option(),
-    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
+    output: Optional[Path] = output_option(
+        "JSON file for the numbers", default=None, dir_okay=False
+    ),
 ) -> None:
     """Inference speed of a pipeline against its encoder's limit, and the memory of loading."""
     sets = parse_test_sets(test_sets)
@@ -88,7 +104,7 @@ def bench_inference_cli(
         nlp = load_pipeline(model, gpu_id, int8)
     except ValueError as err:  # no GPU, a damaged pipeline file
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
     wrapper = nlp.get_pipe("transformer").model.layers[0]
     unsorted_forward = getattr(forward_function(wrapper), "unsorted", forward_function(wrapper))
@@ -103,16 +119,22 @@ def bench_inference_cli(
         words = sum(len(d) for d in docs)
         sentences = [[t.text for t in d] for d in docs]
         runs: Dict[str, Callable[[], object]] = {
-            "raw sorted": lambda: raw_forward(nlp, sentences, "sorted", raw_padded),
-            "raw file order": lambda: raw_forward(nlp, sentences, "file", raw_padded),
-            "pipe sorted": lambda: pipe_entities(nlp, docs, size),
-            "pipe unsorted": lambda: pipe_entities(nlp, docs, size),
+            "raw sorted": lambda sentences=sentences: raw_forward(
+                nlp, sentences, "sorted", raw_padded
+            ),
+            "raw file order": lambda sentences=sentences: raw_forward(
+                nlp, sentences, "file", raw_padded
+            ),
+            "pipe sorted": lambda docs=docs: pipe_entities(nlp, docs, size),
+            "pipe unsorted": lambda docs=docs: pipe_entities(nlp, docs, size),
         }
         seconds: Dict[str, List[float]] = {k: [] for k in runs}
         entities = {}
         for _ in range(rounds):
             for label, run in runs.items():
-                set_forward_function(wrapper, unsorted_forward if label == "pipe unsorted" else sorted_forward)
+                set_forward_function(
+                    wrapper, unsorted_forward if label == "pipe unsorted" else sorted_forward
+                )
                 start = time.perf_counter()
                 out = run()
                 seconds[label].append(time.perf_counter() - start)
@@ -120,19 +142,44 @@ def bench_inference_cli(
                     entities[label] = out
         set_forward_function(wrapper, sorted_forward)
         limit_wps = words / median(seconds["raw sorted"])
-        row = {label: {"words_per_s": words / median(s), "ratio": words / median(s) / limit_wps} for label, s in seconds.items()}
+        row = {
+            label: {"words_per_s": words / median(s), "ratio": words / median(s) / limit_wps}
+            for label, s in seconds.items()
+        }
         differing = sum(a != b for a, b in zip(entities["pipe sorted"], entities["pipe unsorted"]))
-        results[name] = {"sentences": len(docs), "words": words, "runs": row, "docs_with_other_entities": differing}
-        print(f"{name}: {len(docs)} sentences, {words} words; nlp.pipe batch_size {size}, max_padded_subwords {max_padded}")
+        results[name] = {
+            "sentences": len(docs),
+            "words": words,
+            "runs": row,
+            "docs_with_other_entities": differing,
+        }
+        print(
+            f"{name}: {len(docs)} sentences, {words} words; nlp.pipe batch_size {size}, max_padded_subwords {max_padded}"
+        )
         for label, r in row.items():
-            print(f"  {label:>15}: {r['words_per_s']:8.0f} words/s  ratio to the limit {r['ratio']:.2f}")
-        print(f"  sorted vs unsorted pipe: {row['pipe sorted']['words_per_s'] / row['pipe unsorted']['words_per_s']:.2f}x, "
-              f"docs whose entities differ: {differing}")
+            print(
+                f"  {label:>15}: {r['words_per_s']:8.0f} words/s  ratio to the limit {r['ratio']:.2f}"
+            )
+        print(
+            f"  sorted vs unsorted pipe: {row['pipe sorted']['words_per_s'] / row['pipe unsorted']['words_per_s']:.2f}x, "
+            f"docs whose entities differ: {differing}"
+        )
     run_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"spacy.load alone (fresh process): peak RSS {load['load peak']:.0f} MB, steady {load['load steady']:.0f} MB "
-          f"({load['1st doc steady']:.0f} MB after the first doc); this run: peak RSS {run_mb:.0f} MB")
+    print(
+        f"spacy.load alone (fresh process): peak RSS {load['load peak']:.0f} MB, steady {load['load steady']:.0f} MB "
+        f"({load['1st doc steady']:.0f} MB after the first doc); this run: peak RSS {run_mb:.0f} MB"
+    )
     if output is not None:
         with atomic_output(output) as temporary:
-            srsly.write_json(temporary, {"model": model, "load_peak_rss_mb": load["load peak"], "load_steady_rss_mb": load["load steady"],
-                                         "first_doc_steady_rss_mb": load["1st doc steady"], "run_peak_rss_mb": run_mb,
-                                         "threads": torch.get_num_threads(), "sets": results})
+            srsly.write_json(
+                temporary,
+                {
+                    "model": model,
+                    "load_peak_rss_mb": load["load peak"],
+                    "load_steady_rss_mb": load["load steady"],
+                    "first_doc_steady_rss_mb": load["1st doc steady"],
+                    "run_peak_rss_mb": run_mb,
+                    "threads": torch.get_num_threads(),
+                    "sets": results,
+                },
+            )

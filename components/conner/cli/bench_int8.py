@@ -20,6 +20,7 @@ only: with ``--gpu-id`` set, the run stops with the reason.
     conner bench int8 training/conner/model-best \\
         --test de=corpus/de_test.spacy --test es=corpus/es_test.spacy -o int8.json
 """
+
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,12 +32,12 @@ import typer
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..transformer.int8 import hf_encoder, quantize_encoder, transformer_pipe
 from .app import bench_app
 from .evaluate import read_test_set, score, tag_docs
 from .options import batch_size_option, gpu_id_option, output_option, parse_test_sets, test_option
 from .pipelines import load_pipeline
-from ..files.outputs import atomic_output, refuse_overwriting_inputs
-from ..transformer.int8 import hf_encoder, quantize_encoder, transformer_pipe
 
 VARIANTS = ("fp32", "int8")
 
@@ -87,7 +88,10 @@ def timed_tagging(nlp: Language, gold: List[Doc], batch_size: int, linear: bool 
     and in the encoder (and, if ``linear``, in its linear layers: a hook on
     each costs time of its own, so the timed runs go without)."""
     encoder = hf_encoder(transformer_pipe(nlp, "transformer"))
-    with forward_time([encoder]) as in_encoder, forward_time(linear_layers(encoder) if linear else []) as in_linear:
+    with (
+        forward_time([encoder]) as in_encoder,
+        forward_time(linear_layers(encoder) if linear else []) as in_linear,
+    ):
         start = time.perf_counter()
         predicted = tag_docs(nlp, gold, batch_size)
         seconds = time.perf_counter() - start
@@ -98,22 +102,31 @@ def timed_tagging(nlp: Language, gold: List[Doc], batch_size: int, linear: bool 
 
 
 def summary(words: int, seconds: float, encoder_seconds: float) -> Dict:
-    return {"seconds": round(seconds, 2), "words_per_s": words / seconds, "encoder_share": encoder_seconds / seconds,
-            "outside_encoder_seconds": round(seconds - encoder_seconds, 2)}
+    return {
+        "seconds": round(seconds, 2),
+        "words_per_s": words / seconds,
+        "encoder_share": encoder_seconds / seconds,
+        "outside_encoder_seconds": round(seconds - encoder_seconds, 2),
+    }
 
 
 def describe(row: Dict) -> str:
-    return (f"{row['words_per_s']:6.0f} words/s (encoder {100 * row['encoder_share']:.0f} %, "
-            f"outside the encoder {row['outside_encoder_seconds']:.1f} s)")
+    return (
+        f"{row['words_per_s']:6.0f} words/s (encoder {100 * row['encoder_share']:.0f} %, "
+        f"outside the encoder {row['outside_encoder_seconds']:.1f} s)"
+    )
 
 
 def time_shares(nlp: Language, sample: List[Doc], batch_size: int) -> Dict[str, float]:
     """Shares of ``nlp.pipe``'s time on ``sample``: encoder, its linear layers, the rest."""
     run = timed_tagging(nlp, sample, batch_size, linear=True)
     seconds = run["seconds"]
-    return {"encoder": run["encoder_seconds"] / seconds, "linear_layers": run["linear_seconds"] / seconds,
-            "encoder_besides_linear": (run["encoder_seconds"] - run["linear_seconds"]) / seconds,
-            "outside_encoder": 1 - run["encoder_seconds"] / seconds}
+    return {
+        "encoder": run["encoder_seconds"] / seconds,
+        "linear_layers": run["linear_seconds"] / seconds,
+        "encoder_besides_linear": (run["encoder_seconds"] - run["linear_seconds"]) / seconds,
+        "outside_encoder": 1 - run["encoder_seconds"] / seconds,
+    }
 
 
 @bench_app.command("int8")
@@ -124,20 +137,29 @@ def bench_int8_cli(
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
     warmup: int = typer.Option(32, min=0, help="Sentences each pipeline tags before the timing"),
-    profile: int = typer.Option(300, min=0, help="Sentences per test set of the time breakdown (linear layers' share)"),
+    profile: int = typer.Option(
+        300, min=0, help="Sentences per test set of the time breakdown (linear layers' share)"
+    ),
 ) -> None:
     """The int8 encoder against the fp32 one: nlp.pipe words/s and test F1, in one run."""
     sets = parse_test_sets(test)
     model_path = Path(model)
     try:
         if output is not None:
-            refuse_overwriting_inputs([output], [path for _, path in sets] + [model_path if model_path.exists() else None])
+            refuse_overwriting_inputs(
+                [output], [path for _, path in sets] + [model_path if model_path.exists() else None]
+            )
         doc_bins = {name: read_test_set(path) for name, path in sets}
-        pipelines = {"int8": quantize_encoder(load_pipeline(model, gpu_id)), "fp32": load_pipeline(model, gpu_id)}
+        pipelines = {
+            "int8": quantize_encoder(load_pipeline(model, gpu_id)),
+            "fp32": load_pipeline(model, gpu_id),
+        }
     except ValueError as err:  # Int8Error, DamagedFileError, DocBinError, OutputError, no GPU
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
-    golds = {name: list(doc_bin.get_docs(pipelines["fp32"].vocab)) for name, doc_bin in doc_bins.items()}
+        raise typer.Exit(1) from None
+    golds = {
+        name: list(doc_bin.get_docs(pipelines["fp32"].vocab)) for name, doc_bin in doc_bins.items()
+    }
     first = next(iter(golds.values()))[:warmup]
     for nlp in pipelines.values():
         tag_docs(nlp, first, batch_size)
@@ -150,7 +172,12 @@ def bench_int8_cli(
         for variant in VARIANTS:
             run = timed_tagging(pipelines[variant], gold, batch_size)
             scores = score(gold, run.pop("predicted"))
-            row[variant] = {**summary(words, **run), "f": scores["f"], "p": scores["p"], "r": scores["r"]}
+            row[variant] = {
+                **summary(words, **run),
+                "f": scores["f"],
+                "p": scores["p"],
+                "r": scores["r"],
+            }
             totals[variant]["words"] += words
             for key, value in run.items():
                 totals[variant][key] += value
@@ -166,16 +193,31 @@ def bench_int8_cli(
     print(f"all sets: {totals['fp32']['words']} words")
     for variant in VARIANTS:
         print(f"  {variant}: {describe(overall[variant])}")
-    print(f"  int8/fp32: {ratio:.2f}x; F1 difference per set: "
-          + ", ".join(f"{name} {row['f1_difference']:+.2f}" for name, row in results.items()))
+    print(
+        f"  int8/fp32: {ratio:.2f}x; F1 difference per set: "
+        + ", ".join(f"{name} {row['f1_difference']:+.2f}" for name, row in results.items())
+    )
     sample = [doc for gold in golds.values() for doc in gold[:profile]]
-    shares = {variant: time_shares(pipelines[variant], sample, batch_size) for variant in VARIANTS} if sample else {}
+    shares = (
+        {variant: time_shares(pipelines[variant], sample, batch_size) for variant in VARIANTS}
+        if sample
+        else {}
+    )
     for variant, share in shares.items():
-        print(f"  where {variant} spends its time ({len(sample)} sentences, a hook on each linear layer): "
-              + ", ".join(f"{part.replace('_', ' ')} {100 * value:.0f} %" for part, value in share.items()))
+        print(
+            f"  where {variant} spends its time ({len(sample)} sentences, a hook on each linear layer): "
+            + ", ".join(
+                f"{part.replace('_', ' ')} {100 * value:.0f} %" for part, value in share.items()
+            )
+        )
     if output is not None:
-        report = {"model": model, "batch_size": batch_size, "threads": torch.get_num_threads(), "sets": results,
-                  "all": {**overall, "words": totals["fp32"]["words"], "ratio": ratio}, "time_shares": shares}
+        report = {
+            "model": model,
+            "batch_size": batch_size,
+            "threads": torch.get_num_threads(),
+            "sets": results,
+            "all": {**overall, "words": totals["fp32"]["words"], "ratio": ratio},
+            "time_shares": shares,
+        }
         with atomic_output(output) as temporary:
             srsly.write_json(temporary, report)
-

@@ -15,6 +15,7 @@ default of ``conner.TransformerModel.v1``.
 
     conner bench load training/grid/vanilla-seed0/model-best
 """
+
 import json
 import subprocess
 import sys
@@ -55,7 +56,9 @@ print(json.dumps(out))
 def measure(model: str, overrides: Dict, gpu_id: int = -1) -> Dict[str, float]:
     """One fresh process: load ``model`` with ``overrides`` (on ``gpu_id``), then one doc."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, model, json.dumps(overrides), str(gpu_id)], check=True, capture_output=True,
+        [sys.executable, "-c", PROBE, model, json.dumps(overrides), str(gpu_id)],
+        check=True,
+        capture_output=True,
         text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -72,7 +75,9 @@ def bench_load_cli(
     variants: List[str] = typer.Option(list(VARIANTS), "--variant", help="lean and/or stock"),
     rounds: int = typer.Option(1, help="Fresh processes per variant; the median is reported"),
     gpu_id: int = gpu_id_option(),
-    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
+    output: Optional[Path] = output_option(
+        "JSON file for the numbers", default=None, dir_okay=False
+    ),
 ) -> None:
     """Measure the memory (RSS) of loading a pipeline, lean and stock."""
     results = {}

@@ -8,6 +8,7 @@ the same pre-tokenized sentences, measured in interleaved rounds in one
 process, and the ratios between them (a ratio of 1.0 means the CRF head is
 free).
 """
+
 import time
 from pathlib import Path
 from statistics import median
@@ -55,7 +56,9 @@ def bench_speed_cli(
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
     int8: bool = int8_option(),
-    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
+    output: Optional[Path] = output_option(
+        "JSON file for the numbers", default=None, dir_okay=False
+    ),
 ) -> None:
     """Words/s of a pipeline against its transformer alone (and a built-in ner pipeline)."""
     try:
@@ -63,8 +66,10 @@ def bench_speed_cli(
         nlp = load_pipeline(str(model), gpu_id, int8)
     except ValueError as err:  # an output onto an input, no GPU, a damaged pipeline file
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
-    sentences = [[t.text for t in doc] for doc in DocBin().from_disk(data).get_docs(nlp.vocab)][:n_sentences]
+        raise typer.Exit(1) from None
+    sentences = [[t.text for t in doc] for doc in DocBin().from_disk(data).get_docs(nlp.vocab)][
+        :n_sentences
+    ]
     runners: Dict[str, Callable] = {
         "transformer only": transformer_only(nlp),
         "conner pipeline": lambda s, b: words_per_second(nlp, s, b),
@@ -90,4 +95,7 @@ def bench_speed_cli(
         print(f"{name:>26}: {value:.3f}")
     if output is not None:
         with atomic_output(output) as temporary:
-            srsly.write_json(temporary, {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)})
+            srsly.write_json(
+                temporary,
+                {"words_per_second": speed, "ratios": ratios, "sentences": len(sentences)},
+            )

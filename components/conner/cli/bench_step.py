@@ -10,6 +10,7 @@ when the time ratio is not above the token ratio.
 
     conner bench step configs/conner.cfg corpus/en_train.spacy corpus/pairs_es_google.spacy
 """
+
 import random
 import time
 from pathlib import Path
@@ -50,13 +51,20 @@ def bench_step_cli(
     steps: int = typer.Option(10, help="Timed steps per system"),
     seed: int = typer.Option(0),
     gpu_id: int = gpu_id_option(),
-    output: Optional[Path] = output_option("JSON file for the numbers", default=None, dir_okay=False),
+    output: Optional[Path] = output_option(
+        "JSON file for the numbers", default=None, dir_okay=False
+    ),
 ) -> None:
     """Time ConNER's training step against vanilla training on the same batches."""
     refuse_overwriting_inputs([output], [config_path, train_path, pairs_path])
     if gpu_id >= 0:
         require_gpu(gpu_id)
-    common = {"paths.encoder": encoder, "paths.train": str(train_path), "paths.pairs": str(pairs_path), "system.seed": seed}
+    common = {
+        "paths.encoder": encoder,
+        "paths.train": str(train_path),
+        "paths.pairs": str(pairs_path),
+        "system.seed": seed,
+    }
     systems = {
         "vanilla": {**common, "consistency.alpha": 0.0, "consistency.beta": 0.0},
         "conner": common,
@@ -64,9 +72,12 @@ def bench_step_cli(
     pipelines, batchers, optimizers = {}, {}, {}
     for name, overrides in systems.items():
         nlp = build(config_path, overrides)
-        examples = [Example(nlp.make_doc(d.text), d) for d in DocBin().from_disk(train_path).get_docs(nlp.vocab)]
+        examples = [
+            Example(nlp.make_doc(d.text), d)
+            for d in DocBin().from_disk(train_path).get_docs(nlp.vocab)
+        ]
         # Runs [initialize.after_init] too: the word embeddings are frozen as in training.
-        optimizers[name] = nlp.initialize(lambda: examples)
+        optimizers[name] = nlp.initialize(lambda examples=examples: examples)
         batcher = registry.resolve(nlp.config.interpolate()["training"])["batcher"]
         random.Random(seed).shuffle(examples)
         batchers[name] = batcher(examples)
@@ -81,12 +92,25 @@ def bench_step_cli(
             if step > 0:  # the first step allocates
                 times[name].append(time.perf_counter() - start)
                 tokens[name].append(subword_count(nlp, batch))
-    result = {name: {"step_s": median(times[name]), "subwords_per_step": median(tokens[name])} for name in systems}
+    result = {
+        name: {"step_s": median(times[name]), "subwords_per_step": median(tokens[name])}
+        for name in systems
+    }
     time_ratio = result["conner"]["step_s"] / result["vanilla"]["step_s"]
     token_ratio = result["conner"]["subwords_per_step"] / result["vanilla"]["subwords_per_step"]
     for name, row in result.items():
-        print(f"{name:>8}: {row['step_s']:.2f} s/step, {row['subwords_per_step']:.0f} sub-words/step")
+        print(
+            f"{name:>8}: {row['step_s']:.2f} s/step, {row['subwords_per_step']:.0f} sub-words/step"
+        )
     print(f"time ratio conner/vanilla {time_ratio:.2f}, sub-word ratio {token_ratio:.2f}")
     if output is not None:
         with atomic_output(output) as temporary:
-            srsly.write_json(temporary, {"systems": result, "time_ratio": time_ratio, "token_ratio": token_ratio, "steps": steps})
+            srsly.write_json(
+                temporary,
+                {
+                    "systems": result,
+                    "time_ratio": time_ratio,
+                    "token_ratio": token_ratio,
+                    "steps": steps,
+                },
+            )

@@ -9,6 +9,7 @@ fresh cache: a cold run (every text goes to the engine) and a warm run
 
     conner bench translation conll2002.zip --member conll2002/esp.train --lang es
 """
+
 import json
 import tempfile
 from pathlib import Path
@@ -53,9 +54,13 @@ def bench_translation_cli(
     engine: str = typer.Option("apertium"),
     src: str = typer.Option("es", "--lang", help=LANG_HELP),
     tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
-    sentences_per_call: int = typer.Option(256, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"),
+    sentences_per_call: int = typer.Option(
+        256, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"
+    ),
     limit: Optional[int] = typer.Option(None, help="First N sentences only"),
-    output: Optional[Path] = output_option("Write both summaries as JSON", default=None, dir_okay=False),
+    output: Optional[Path] = output_option(
+        "Write both summaries as JSON", default=None, dir_okay=False
+    ),
 ) -> None:
     """Cold- and warm-cache throughput plus placeholder survival by kind."""
     refuse_overwriting_inputs([output], [zip_path])
@@ -67,8 +72,15 @@ def bench_translation_cli(
         with TranslationCache(Path(folder) / "bench.sqlite") as cache:
             for run in ("cold", "warm"):
                 summary = TranslationSummary()
-                for _ in translate_docs(docs, translation_engine, nlp, cache=cache,
-                                        batch_size=sentences_per_call, summary=summary, progress=True):
+                for _ in translate_docs(
+                    docs,
+                    translation_engine,
+                    nlp,
+                    cache=cache,
+                    batch_size=sentences_per_call,
+                    summary=summary,
+                    progress=True,
+                ):
                     pass
                 results[run] = summary.to_dict()
                 typer.echo(f"{run}: {json.dumps(results[run], indent=1)}")

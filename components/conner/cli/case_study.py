@@ -18,6 +18,7 @@ counts, in test-set order; ``--limit`` caps the sentences shown per group.
         training/conner-es-apertium/model-best corpus/es_test.spacy \\
         -o reports/case_study_es.html --name-a vanilla --name-b ConNER
 """
+
 import html
 import warnings
 from pathlib import Path
@@ -53,12 +54,17 @@ class Difference(NamedTuple):
     matches_gold: Optional[str]
 
 
-def classify_differences(gold: Sequence[Entity], a: Sequence[Entity], b: Sequence[Entity]) -> List[Difference]:
+def classify_differences(
+    gold: Sequence[Entity], a: Sequence[Entity], b: Sequence[Entity]
+) -> List[Difference]:
     """The differences between A's and B's entities of one sentence, in token order."""
     only_a = sorted(set(a) - set(b))
     only_b = sorted(set(b) - set(a))
     # Clusters: the unshared entities linked by token overlap (sweep in order).
-    spans = sorted([(s, e, label, "a") for s, e, label in only_a] + [(s, e, label, "b") for s, e, label in only_b])
+    spans = sorted(
+        [(s, e, label, "a") for s, e, label in only_a]
+        + [(s, e, label, "b") for s, e, label in only_b]
+    )
     clusters: List[List[Tuple[int, int, str, str]]] = []
     for span in spans:
         if clusters and span[0] < max(e for _, e, _, _ in clusters[-1]):
@@ -112,7 +118,9 @@ def find_cases(gold: Sequence[Doc], tagged_a: Sequence[Doc], tagged_b: Sequence[
 
 def group_cases(cases: Sequence[Case]) -> Dict[str, List[Case]]:
     """Cases per kind; a sentence with differences of several kinds is in each."""
-    return {kind: [c for c in cases if any(d.kind == kind for d in c.differences)] for kind in KINDS}
+    return {
+        kind: [c for c in cases if any(d.kind == kind for d in c.differences)] for kind in KINDS
+    }
 
 
 # --- the page ----------------------------------------------------------------
@@ -145,17 +153,26 @@ def render_doc(doc: Doc) -> str:
     """displaCy's entity markup of one sentence (no page, no Jupyter)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # W006: a sentence without entities
-        return displacy.render(doc, style="ent", page=False, jupyter=False, options={"colors": COLOURS})
+        return displacy.render(
+            doc, style="ent", page=False, jupyter=False, options={"colors": COLOURS}
+        )
 
 
 def describe(diff: Difference, doc: Doc, names: Tuple[str, str]) -> str:
     """One line: what each side tagged over the cluster, and who matched gold."""
+
     def show(ents: Tuple[Entity, ...]) -> str:
         return ", ".join(f"“{doc[s:e].text}” {label}" for s, e, label in ents) or "nothing"
 
-    verdict = {"a": f"{names[0]} matches gold", "b": f"{names[1]} matches gold", None: "neither matches gold"}
-    text = (f"{diff.kind}: {names[0]} {show(diff.a)} → {names[1]} {show(diff.b)}; "
-            f"gold {show(diff.gold)} — {verdict[diff.matches_gold]}")
+    verdict = {
+        "a": f"{names[0]} matches gold",
+        "b": f"{names[1]} matches gold",
+        None: "neither matches gold",
+    }
+    text = (
+        f"{diff.kind}: {names[0]} {show(diff.a)} → {names[1]} {show(diff.b)}; "
+        f"gold {show(diff.gold)} — {verdict[diff.matches_gold]}"
+    )
     return html.escape(text)
 
 
@@ -171,29 +188,40 @@ def render_case(case: Case, names: Tuple[str, str]) -> str:
         for label, css, doc in rows
     )
     diffs = "".join(f"<li>{describe(d, case.gold, names)}</li>" for d in case.differences)
-    return (f'<div class="case" id="s{case.index}"><div class="case-head">sentence {case.index}</div>'
-            f'<ul class="diffs">{diffs}</ul>{body}</div>')
+    return (
+        f'<div class="case" id="s{case.index}"><div class="case-head">sentence {case.index}</div>'
+        f'<ul class="diffs">{diffs}</ul>{body}</div>'
+    )
 
 
-def build_page(cases: Sequence[Case], names: Tuple[str, str], title: str, subtitle: str, limit: int) -> str:
+def build_page(
+    cases: Sequence[Case], names: Tuple[str, str], title: str, subtitle: str, limit: int
+) -> str:
     """One self-contained HTML page: counts per kind, then up to ``limit``
     sentences per kind (0: all)."""
     groups = group_cases(cases)
-    head = "<tr><th>difference</th><th>sentences</th><th>differences</th>" + "".join(
-        f"<th>{html.escape(n)} matches gold</th>" for n in names) + "<th>neither</th></tr>"
+    head = (
+        "<tr><th>difference</th><th>sentences</th><th>differences</th>"
+        + "".join(f"<th>{html.escape(n)} matches gold</th>" for n in names)
+        + "<th>neither</th></tr>"
+    )
     count_rows, sections = [], []
     for kind in KINDS:
         diffs = [d for c in cases for d in c.differences if d.kind == kind]
         wins = [sum(d.matches_gold == side for d in diffs) for side in ("a", "b", None)]
         heading = TITLES[kind].format(a=names[0], b=names[1])
-        count_rows.append(f"<tr><td>{html.escape(heading)}</td><td>{len(groups[kind])}</td><td>{len(diffs)}</td>"
-                          + "".join(f"<td>{w}</td>" for w in wins) + "</tr>")
+        count_rows.append(
+            f"<tr><td>{html.escape(heading)}</td><td>{len(groups[kind])}</td><td>{len(diffs)}</td>"
+            + "".join(f"<td>{w}</td>" for w in wins)
+            + "</tr>"
+        )
         shown = groups[kind][:limit] if limit > 0 else groups[kind]
         sections.append(
             f'<section id="{kind}"><h2>{html.escape(heading)}: {len(groups[kind])} '
-            f'sentence{"" if len(groups[kind]) == 1 else "s"}'
+            f"sentence{'' if len(groups[kind]) == 1 else 's'}"
             f"{f', first {len(shown)} shown' if len(shown) < len(groups[kind]) else ''}</h2>"
-            + "".join(render_case(c, names) for c in shown) + "</section>"
+            + "".join(render_case(c, names) for c in shown)
+            + "</section>"
         )
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
@@ -202,16 +230,25 @@ def build_page(cases: Sequence[Case], names: Tuple[str, str], title: str, subtit
     )
 
 
-def case_study(model_a: str, model_b: str, test_path: Path, names: Tuple[str, str], limit: int = 20,
-               batch_size: int = 1000, gpu_id: int = -1) -> Tuple[str, List[Case]]:
+def case_study(
+    model_a: str,
+    model_b: str,
+    test_path: Path,
+    names: Tuple[str, str],
+    limit: int = 20,
+    batch_size: int = 1000,
+    gpu_id: int = -1,
+) -> Tuple[str, List[Case]]:
     """Tag the test set with both pipelines; return the page and the cases."""
     nlp_a, nlp_b = load_pipeline(model_a, gpu_id), load_pipeline(model_b, gpu_id)
     gold = list(DocBin().from_disk(test_path).get_docs(nlp_a.vocab))
     cases = find_cases(gold, tag_docs(nlp_a, gold, batch_size), tag_docs(nlp_b, gold, batch_size))
     title = f"Case study: {names[0]} vs {names[1]} on {test_path.name}"
-    subtitle = (f"{len(cases)} of {len(gold)} sentences tagged differently. A = {names[0]} ({model_a}), "
-                f"B = {names[1]} ({model_b}). Each sentence shows gold, then both models "
-                "(✓: all entities equal gold).")
+    subtitle = (
+        f"{len(cases)} of {len(gold)} sentences tagged differently. A = {names[0]} ({model_a}), "
+        f"B = {names[1]} ({model_b}). Each sentence shows gold, then both models "
+        "(✓: all entities equal gold)."
+    )
     return build_page(cases, names, title, subtitle, limit), cases
 
 
@@ -219,7 +256,9 @@ def case_study(model_a: str, model_b: str, test_path: Path, names: Tuple[str, st
 def case_study_cli(
     model_a: str = typer.Argument(..., help="First pipeline (e.g. vanilla)"),
     model_b: str = typer.Argument(..., help="Second pipeline (e.g. ConNER)"),
-    test_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Test DocBin with gold doc.ents"),
+    test_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Test DocBin with gold doc.ents"
+    ),
     output: Path = output_option("HTML file to write", dir_okay=False),
     name_a: str = typer.Option("vanilla", help="Name of the first pipeline on the page"),
     name_b: str = typer.Option("ConNER", help="Name of the second pipeline on the page"),
@@ -229,10 +268,12 @@ def case_study_cli(
 ) -> None:
     """Write an HTML page of the sentences where two pipelines tag entities differently."""
     try:
-        page, cases = case_study(model_a, model_b, test_path, (name_a, name_b), limit, batch_size, gpu_id)
+        page, cases = case_study(
+            model_a, model_b, test_path, (name_a, name_b), limit, batch_size, gpu_id
+        )
     except ValueError as err:  # no GPU, a damaged pipeline file
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output) as temporary:
         temporary.write_text(page, encoding="utf8")

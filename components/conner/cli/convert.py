@@ -19,6 +19,7 @@ replace the input and appear only once complete (``conner.files.outputs``).
     conner convert assets/conll2002.zip -o corpus/es_test.spacy \
         --lang es --member esp.testb --report reports/es_test.json
 """
+
 import codecs
 import random
 from pathlib import Path
@@ -99,8 +100,13 @@ def convert(
     member = member or None  # an empty --member: a plain file (project.yml's target_member)
     mapping = label_map_for(input_format, label_map)  # checked before the input is read
     sentences, file_report = read_sentences(
-        input_path, input_format, member=member, lang=lang,
-        scheme=scheme.upper() if scheme != "auto" else scheme, encoding=encoding, labeled=not unlabeled,
+        input_path,
+        input_format,
+        member=member,
+        lang=lang,
+        scheme=scheme.upper() if scheme != "auto" else scheme,
+        encoding=encoding,
+        labeled=not unlabeled,
     )
     if not sentences:
         raise no_sentence_error(input_path, member, file_report)
@@ -124,7 +130,13 @@ def convert(
     if mapping:
         report["label_map"] = mapping
         report["relabeled"] = dict(sorted(relabeled.items()))
-    report.update(fraction=fraction, seed=seed, limit=limit, read=file_report.to_dict(), written=summarize(kept))
+    report.update(
+        fraction=fraction,
+        seed=seed,
+        limit=limit,
+        read=file_report.to_dict(),
+        written=summarize(kept),
+    )
     return report
 
 
@@ -156,22 +168,42 @@ def check_fraction(value: float) -> float:
 @app.command("convert")
 def convert_cli(
     input_path: Path = typer.Argument(
-        ..., exists=True, help="CoNLL file or zip archive; for the other formats a file or a folder of files"
+        ...,
+        exists=True,
+        help="CoNLL file or zip archive; for the other formats a file or a folder of files",
     ),
     output_path: Path = output_option("Output .spacy file", dir_okay=False),
     lang: str = typer.Option("xx", "--lang", help=LANG_HELP),
-    scheme: str = typer.Option("auto", "--scheme", callback=check_scheme, help=f"auto or one of {', '.join(SCHEMES)}"),
+    scheme: str = typer.Option(
+        "auto", "--scheme", callback=check_scheme, help=f"auto or one of {', '.join(SCHEMES)}"
+    ),
     member: Optional[str] = typer.Option(
         None, "--member", help="File inside a zip archive, e.g. esp.train"
     ),
-    encoding: str = typer.Option("utf-8", "--encoding", callback=check_encoding, help="e.g. utf-8 or latin-1"),
+    encoding: str = typer.Option(
+        "utf-8", "--encoding", callback=check_encoding, help="e.g. utf-8 or latin-1"
+    ),
     unlabeled: bool = typer.Option(False, "--unlabeled", help="Ignore tags; leave doc.ents unset"),
-    fraction: float = typer.Option(1.0, "--fraction", callback=check_fraction, help="Fraction of sentences to keep, in (0, 1]"),
+    fraction: float = typer.Option(
+        1.0, "--fraction", callback=check_fraction, help="Fraction of sentences to keep, in (0, 1]"
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed of the --fraction sample"),
-    limit: int = typer.Option(0, "--limit", min=0, help="Keep at most this many sentences (0: all)"),
-    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
-    input_format: str = typer.Option("conll", "--format", help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)"),
-    label_map: List[str] = typer.Option([], "--label-map", help="FROM=TO, repeatable: rename entity labels (iob2 maps OTH=MISC unless a map is given; OTH=OTH keeps it)"),
+    limit: int = typer.Option(
+        0, "--limit", min=0, help="Keep at most this many sentences (0: all)"
+    ),
+    report_path: Optional[Path] = typer.Option(
+        None, "--report", dir_okay=False, help="JSON report"
+    ),
+    input_format: str = typer.Option(
+        "conll",
+        "--format",
+        help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)",
+    ),
+    label_map: List[str] = typer.Option(
+        [],
+        "--label-map",
+        help="FROM=TO, repeatable: rename entity labels (iob2 maps OTH=MISC unless a map is given; OTH=OTH keeps it)",
+    ),
 ):
     """Convert CoNLL (or JSONL, IOB2, plain text) to a DocBin, one Doc per sentence."""
     try:
@@ -179,8 +211,18 @@ def convert_cli(
         require_language(lang)
         refuse_overwriting_inputs([output_path, report_path], [input_path])
         report = convert(
-            input_path, output_path, lang, scheme, member, encoding, unlabeled, fraction, seed, limit,
-            input_format=input_format, label_map=label_map,
+            input_path,
+            output_path,
+            lang,
+            scheme,
+            member,
+            encoding,
+            unlabeled,
+            fraction,
+            seed,
+            limit,
+            input_format=input_format,
+            label_map=label_map,
         )
     except ValueError as err:
         # Format errors name the file and line; a traceback adds nothing.

@@ -10,6 +10,7 @@ stop the run with one line naming the file (exit 1). A test set without a
 gold entity, or whose gold labels share none with the pipeline's (PERSON/GPE
 against PER/LOC), scores 0 by construction: it is scored, with a warning.
 """
+
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Set
@@ -51,7 +52,9 @@ def iob2_tags(doc: Doc) -> List[str]:
 def tag_docs(nlp: Language, gold: List[Doc], batch_size: int) -> List[Doc]:
     """Run ``nlp`` over copies of the gold docs' words."""
     inputs = (bare_copy(doc, nlp.vocab) for doc in gold)
-    return list(tqdm(nlp.pipe(inputs, batch_size=batch_size), total=len(gold), unit="sent", leave=False))
+    return list(
+        tqdm(nlp.pipe(inputs, batch_size=batch_size), total=len(gold), unit="sent", leave=False)
+    )
 
 
 def score(gold: List[Doc], predicted: List[Doc]) -> Dict:
@@ -60,7 +63,12 @@ def score(gold: List[Doc], predicted: List[Doc]) -> Dict:
     y_pred = [iob2_tags(d) for d in predicted]
     report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
     per_type = {
-        label: {"p": row["precision"], "r": row["recall"], "f": row["f1-score"], "support": int(row["support"])}
+        label: {
+            "p": row["precision"],
+            "r": row["recall"],
+            "f": row["f1-score"],
+            "support": int(row["support"]),
+        }
         for label, row in report.items()
         if not label.endswith(" avg")
     }
@@ -112,15 +120,19 @@ def entity_labels(nlp: Language) -> Set[str]:
     return labels
 
 
-def label_warning(name: str, path: Path, gold: List[Doc], predicted: List[Doc], model_labels: Set[str]) -> Optional[str]:
+def label_warning(
+    name: str, path: Path, gold: List[Doc], predicted: List[Doc], model_labels: Set[str]
+) -> Optional[str]:
     """Why a test set scores 0 whatever the model does, or None."""
     gold_labels = {ent.label_ for doc in gold for ent in doc.ents}
     if not gold_labels:
         return f"{name} ({path}) has no gold entity: its scores are 0 by construction"
     labels = model_labels | {ent.label_ for doc in predicted for ent in doc.ents}
     if not gold_labels & labels:
-        return (f"the gold labels of {name} ({path}: {', '.join(sorted(gold_labels))}) and the model's "
-                f"({', '.join(sorted(labels)) or 'none'}) do not overlap: its scores are 0 by construction")
+        return (
+            f"the gold labels of {name} ({path}: {', '.join(sorted(gold_labels))}) and the model's "
+            f"({', '.join(sorted(labels)) or 'none'}) do not overlap: its scores are 0 by construction"
+        )
     return None
 
 
@@ -133,7 +145,9 @@ def evaluate_cli(
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
     int8: bool = int8_option(),
-    pairs: Optional[Path] = typer.Option(None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"),
+    pairs: Optional[Path] = typer.Option(
+        None, exists=True, help="Conjugate pairs: summarise span distributions on a sample"
+    ),
     pairs_sample: int = typer.Option(300, min=1, help="Pairs in that fixed sample"),
 ) -> None:
     """Score a pipeline on gold test sets (entity-level micro F1, seqeval)."""
@@ -146,9 +160,11 @@ def evaluate_cli(
         # Pair Docs are copied onto the pipeline's vocab when scored: any vocab reads them.
         pair_sample = sample_pairs(pairs, Vocab(), pairs_sample) if pairs is not None else None
         nlp = load_pipeline(model, gpu_id, int8)
-    except ValueError as err:  # OutputError, DamagedFileError, PairError, DocBinError are ValueErrors
+    except (
+        ValueError
+    ) as err:  # OutputError, DamagedFileError, PairError, DocBinError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     model_labels = entity_labels(nlp)
     results: Dict[str, Dict] = {}
     for name, path in sets:
@@ -157,17 +173,26 @@ def evaluate_cli(
         predicted = tag_docs(nlp, gold, batch_size)
         results[name] = score(gold, predicted)
         results[name]["seconds"] = round(time.perf_counter() - start, 2)
-        print(f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)")
+        print(
+            f"{system or model} {name}: F1 {100 * results[name]['f']:.2f} ({len(gold)} sentences)"
+        )
         warning = label_warning(name, path, gold, predicted, model_labels)
         if warning is not None:
             typer.echo(f"Warning: {warning}", err=True)
-    report = {"system": system or str(model), "model": str(model), "protocol": training_protocol(nlp), "results": results}
+    report = {
+        "system": system or str(model),
+        "model": str(model),
+        "protocol": training_protocol(nlp),
+        "results": results,
+    }
     if pair_sample is not None and "conner" in nlp.pipe_names:
         report["spans"] = pair_span_diagnostics(nlp, pair_sample)
         report["spans"]["pairs"] = str(pairs)
         for source, stats in report["spans"].items():
             if isinstance(stats, dict) and stats.get("spans"):
-                print(f"{system or model} spans ({source}): P(illegal) {stats['illegal_target']:.3f}/"
-                      f"{stats['illegal_translation']:.3f}, agree {stats['argmax_agree']:.3f}")
+                print(
+                    f"{system or model} spans ({source}): P(illegal) {stats['illegal_target']:.3f}/"
+                    f"{stats['illegal_translation']:.3f}, agree {stats['argmax_agree']:.3f}"
+                )
     with atomic_output(output) as temporary:
         srsly.write_json(temporary, report)

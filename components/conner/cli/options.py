@@ -1,4 +1,5 @@
 """Options shared by the commands, so that a flag means the same everywhere."""
+
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
@@ -7,7 +8,9 @@ import typer
 # Documents per nlp.pipe batch. Large, so that the transformer can sort a
 # batch's sentences by length before padding them (conner.transformer.length_batching).
 BATCH_SIZE_DEFAULT = 1000
-BATCH_SIZE_HELP = "Documents per nlp.pipe batch: large, so that the transformer can group sentences by length"
+BATCH_SIZE_HELP = (
+    "Documents per nlp.pipe batch: large, so that the transformer can group sentences by length"
+)
 GPU_ID_HELP = "GPU id, -1 for the CPU"
 TEST_HELP = "Test set NAME=PATH.spacy (DocBin with gold doc.ents); repeatable"
 LANG_HELP = "Language code of the input documents, e.g. es"
@@ -52,6 +55,8 @@ def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
     names = [name for name, _ in pairs]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise typer.BadParameter(f"each test set needs its own name; {', '.join(repeated)} repeated",
-                                 param_hint="'--test'")
+        raise typer.BadParameter(
+            f"each test set needs its own name; {', '.join(repeated)} repeated",
+            param_hint="'--test'",
+        )
     return pairs

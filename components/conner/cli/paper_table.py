@@ -5,6 +5,7 @@
 
 See :mod:`conner.runs.paper_table` for what the table holds.
 """
+
 from pathlib import Path
 from typing import List, Optional
 
@@ -21,14 +22,22 @@ from .options import output_option
 @app.command("paper-table")
 def paper_table_cli(
     table: str = typer.Option(..., help="The paper's table in --paper: table1, table2 or table5"),
-    group: List[str] = typer.Option(..., help="LABEL=DIR: a data size and its reports folder; repeatable"),
+    group: List[str] = typer.Option(
+        ..., help="LABEL=DIR: a data size and its reports folder; repeatable"
+    ),
     output: Path = output_option("Markdown file to write", dir_okay=False),
     paper: Path = typer.Option(Path("configs/paper/tables.yml"), exists=True, dir_okay=False),
-    paper_group: Optional[str] = typer.Option(None, help="Compare every group with the paper's numbers of this size"),
+    paper_group: Optional[str] = typer.Option(
+        None, help="Compare every group with the paper's numbers of this size"
+    ),
     baseline: str = typer.Option("vanilla", help="The system the others are paired with"),
-    only: List[str] = typer.Option([], help="Only these systems (repeatable; the baseline is always kept)"),
+    only: List[str] = typer.Option(
+        [], help="Only these systems (repeatable; the baseline is always kept)"
+    ),
     title: str = typer.Option("", help="Heading (default: the table's name)"),
-    protocol: str = typer.Option("", help="What the reports do not record (data sample, model selection)"),
+    protocol: str = typer.Option(
+        "", help="What the reports do not record (data sample, model selection)"
+    ),
 ) -> None:
     """Write the table of our runs beside the paper's, and print it."""
     numbers = srsly.read_yaml(paper)
@@ -38,7 +47,9 @@ def paper_table_cli(
         raise typer.BadParameter(f"--paper-group: {paper}'s {table} has no {paper_group!r}")
     found = []
     for label, directory in parse_groups(group):
-        reports = [r for r in load_reports([directory]) if not only or r["system"] in {*only, baseline}]
+        reports = [
+            r for r in load_reports([directory]) if not only or r["system"] in {*only, baseline}
+        ]
         if reports:
             found.append((label, reports))
         else:

@@ -1,4 +1,5 @@
 """Loading a trained pipeline for the commands that run one."""
+
 import spacy
 from spacy.language import Language
 
@@ -10,7 +11,9 @@ def load_pipeline(model: str, gpu_id: int = -1, int8: bool = False) -> Language:
     (CPU only); a one-line ValueError where that fails (no GPU, int8 on a GPU,
     a damaged pipeline file, named by :mod:`conner.files.saved_files`)."""
     if int8 and gpu_id >= 0:
-        raise ValueError(f"--int8 is for the CPU (torch's int8 kernels have no GPU version); drop --gpu-id {gpu_id}")
+        raise ValueError(
+            f"--int8 is for the CPU (torch's int8 kernels have no GPU version); drop --gpu-id {gpu_id}"
+        )
     if gpu_id >= 0:
         try:
             spacy.require_gpu(gpu_id)

@@ -6,6 +6,7 @@ The figures are drawn by :mod:`conner.runs.plots`, which needs matplotlib
     conner plots reports/conner-vanilla.json reports/conner-google.json \\
         --logs training/conner-vanilla --logs training/conner-google -o reports
 """
+
 from pathlib import Path
 from typing import List
 
@@ -17,11 +18,19 @@ from .options import output_option
 
 @app.command("plots")
 def plots_cli(
-    reports: List[Path] = typer.Argument(..., help="Evaluation JSON files or directories of them (missing ones are skipped)"),
-    logs: List[Path] = typer.Option([], "--logs", help="losses.jsonl files, run directories or directories of runs"),
-    output_dir: Path = output_option("Folder for the PNG files", default=Path("reports"), file_okay=False),
+    reports: List[Path] = typer.Argument(
+        ..., help="Evaluation JSON files or directories of them (missing ones are skipped)"
+    ),
+    logs: List[Path] = typer.Option(
+        [], "--logs", help="losses.jsonl files, run directories or directories of runs"
+    ),
+    output_dir: Path = output_option(
+        "Folder for the PNG files", default=Path("reports"), file_okay=False
+    ),
     prefix: str = typer.Option("", help="Prefix of the file names, e.g. seeds_"),
-    skip_empty: bool = typer.Option(False, "--skip-empty", help="Nothing to plot is no error (a workflow not run yet)"),
+    skip_empty: bool = typer.Option(
+        False, "--skip-empty", help="Nothing to plot is no error (a workflow not run yet)"
+    ),
 ) -> None:
     """Draw F1 per language, loss terms and span diagnostics as PNG files."""
     from ..runs.plots import find_loss_logs, write_plots  # matplotlib: only for this command

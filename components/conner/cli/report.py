@@ -3,6 +3,7 @@
 Reports of the same system from several training seeds are summarised as
 mean ± sample standard deviation (:mod:`conner.runs.reports`).
 """
+
 from pathlib import Path
 from typing import List, Optional
 
@@ -24,11 +25,14 @@ from .options import output_option
 
 @app.command("report")
 def report_cli(
-    reports: List[Path] = typer.Argument(..., help="Evaluation JSON files or folders of them (missing ones are skipped)"),
+    reports: List[Path] = typer.Argument(
+        ..., help="Evaluation JSON files or folders of them (missing ones are skipped)"
+    ),
     output: Path = output_option("Markdown file to write", dir_okay=False),
     title: str = typer.Option("Zero-shot NER, entity-level micro F1 (seqeval)", help="Heading"),
     protocol: str = typer.Option(
-        "", help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol"
+        "",
+        help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol",
     ),
     baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
 ) -> None:

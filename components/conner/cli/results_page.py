@@ -19,6 +19,7 @@ section. The page says nothing that the entries and the reports do not say.
 
     conner results-page docs/results.yml -o docs/RESULTS.md
 """
+
 import re
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -63,9 +64,13 @@ def read_sections(path: Path) -> Dict:
         where = f"{path}: section {section['title']!r}"
         unknown = sorted(set(section) - ALLOWED_KEYS)
         if unknown:
-            raise SectionError(f"{where}: unknown key {', '.join(unknown)} (allowed: {', '.join(sorted(ALLOWED_KEYS))})")
+            raise SectionError(
+                f"{where}: unknown key {', '.join(unknown)} (allowed: {', '.join(sorted(ALLOWED_KEYS))})"
+            )
         if ("table" in section) == ("reports" in section):
-            raise SectionError(f"{where}: give one of 'table' (a report .md) or 'reports' (evaluation JSONs)")
+            raise SectionError(
+                f"{where}: give one of 'table' (a report .md) or 'reports' (evaluation JSONs)"
+            )
         for key in ("protocol", "command"):
             if not section.get(key):
                 raise SectionError(f"{where}: '{key}' is missing")
@@ -114,7 +119,11 @@ def legend(systems: Dict[str, str]) -> str:
 def render_section(root: Path, section: Dict, where: str) -> str:
     parts = [f"## {section['title']}", f"**Protocol.** {section['protocol'].strip()}"]
     command = section["command"].strip()
-    parts.append(f"**Command.** `{command}`" if "\n" not in command else f"**Commands.**\n\n```bash\n{command}\n```")
+    parts.append(
+        f"**Command.** `{command}`"
+        if "\n" not in command
+        else f"**Commands.**\n\n```bash\n{command}\n```"
+    )
     if section.get("note"):
         parts.append(section["note"].strip())
     if section.get("systems"):
@@ -122,7 +131,9 @@ def render_section(root: Path, section: Dict, where: str) -> str:
     if "table" in section:
         parts.append(embedded_table(root, section["table"], where))
     else:
-        reports = section["reports"] if isinstance(section["reports"], list) else [section["reports"]]
+        reports = (
+            section["reports"] if isinstance(section["reports"], list) else [section["reports"]]
+        )
         parts.append(summarised_reports(root, reports, section.get("baseline"), where))
     return "\n\n".join(parts)
 
@@ -135,7 +146,9 @@ def render_page(sections_path: Path, root: Path) -> str:
         parts.append(data["intro"].strip())
     parts.append("\n".join(f"- [{s['title']}](#{anchor(s['title'])})" for s in data["sections"]))
     for section in data["sections"]:
-        parts.append(render_section(root, section, f"{sections_path}: section {section['title']!r}"))
+        parts.append(
+            render_section(root, section, f"{sections_path}: section {section['title']!r}")
+        )
     return "\n\n".join(parts) + "\n"
 
 
@@ -147,7 +160,9 @@ def anchor(title: str) -> str:
 @app.command("results-page")
 def results_page_cli(
     sections: Path = typer.Argument(Path("docs/results.yml"), help="The list of sections (YAML)"),
-    output: Path = output_option("The page to write", default=Path("docs/RESULTS.md"), dir_okay=False),
+    output: Path = output_option(
+        "The page to write", default=Path("docs/RESULTS.md"), dir_okay=False
+    ),
     root: Path = typer.Option(Path("."), help="The folder the sections' paths are relative to"),
 ) -> None:
     """Write the results page from its list of sections and the reports."""
@@ -155,7 +170,7 @@ def results_page_cli(
         page = render_page(sections, root)
     except SectionError as err:
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     with atomic_output(output) as temporary:
         temporary.write_text(page, encoding="utf8")
     print(f"{output}: {page.count(chr(10) + '## ')} sections")

@@ -11,6 +11,7 @@ the output never replaces an input and appears only once complete.
 
     conner tag training/conner-google/model-best news.txt -o news.jsonl
 """
+
 import json
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Tuple
@@ -46,7 +47,7 @@ def read_records(path: Path) -> List[Dict]:
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise ValueError(f"{path}:{number}: expected an object with a string \"text\"")
+                raise ValueError(f'{path}:{number}: expected an object with a string "text"')
             records.append(record)
     if not records:
         raise ValueError(f"{path}: holds no document; nothing to tag")
@@ -55,11 +56,16 @@ def read_records(path: Path) -> List[Dict]:
 
 def entity_record(doc: Doc, extra: Dict) -> Dict:
     """The JSON line of a tagged Doc: the input's keys, its text and its entities."""
-    entities = [{"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text} for e in doc.ents]
+    entities = [
+        {"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text}
+        for e in doc.ents
+    ]
     return {**extra, "text": doc.text, "entities": entities}
 
 
-def tag_inputs(nlp: Language, inputs: Iterable, total: int, batch_size: int, progress: bool) -> Iterator[Doc]:
+def tag_inputs(
+    nlp: Language, inputs: Iterable, total: int, batch_size: int, progress: bool
+) -> Iterator[Doc]:
     """``nlp.pipe`` over ``inputs`` (texts or Docs), with a progress bar."""
     docs = nlp.pipe(inputs, batch_size=batch_size)
     yield from tqdm(docs, total=total, unit="doc", leave=False, disable=not progress)
@@ -78,7 +84,12 @@ def read_input(input_path: Path) -> Tuple[DocBin, List[Dict]]:
 @app.command("tag")
 def tag_cli(
     model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .spacy DocBin, .jsonl with \"text\", or plain text (one document a line)"),
+    input_path: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help='A .spacy DocBin, .jsonl with "text", or plain text (one document a line)',
+    ),
     output: Path = output_option("A .spacy DocBin or .jsonl of texts and entities", dir_okay=False),
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
@@ -87,15 +98,19 @@ def tag_cli(
 ) -> None:
     """Tag documents with a trained pipeline; write a DocBin or JSON lines."""
     if output.suffix not in OUTPUT_SUFFIXES:
-        raise typer.BadParameter(f"write {' or '.join(OUTPUT_SUFFIXES)}, got {output.name}", param_hint="'--output'")
+        raise typer.BadParameter(
+            f"write {' or '.join(OUTPUT_SUFFIXES)}, got {output.name}", param_hint="'--output'"
+        )
     model_path = Path(model)
     try:
-        refuse_overwriting_inputs([output], [input_path, model_path if model_path.exists() else None])
+        refuse_overwriting_inputs(
+            [output], [input_path, model_path if model_path.exists() else None]
+        )
         doc_bin, records = read_input(input_path)
         nlp = load_pipeline(model, gpu_id, int8)
     except ValueError as err:  # OutputError, DocBinError, DamagedFileError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if records:
         inputs: Iterable = (record["text"] for record in records)
         extras = [{k: v for k, v in record.items() if k != "text"} for record in records]
@@ -107,6 +122,8 @@ def tag_cli(
         if output.suffix == ".spacy":
             DocBin(docs=docs, store_user_data=True).to_disk(temporary)
         else:
-            srsly.write_jsonl(temporary, (entity_record(doc, extra) for doc, extra in zip(docs, extras)))
+            srsly.write_jsonl(
+                temporary, (entity_record(doc, extra) for doc, extra in zip(docs, extras))
+            )
     n_entities = sum(len(doc.ents) for doc in docs)
     typer.echo(f"{len(docs)} documents, {n_entities} entities -> {output}")

@@ -28,6 +28,7 @@ edited); overlapping spans keep the first and are counted in the summary
 without conjugate spans), the summary says why and nothing else is written
 (exit 1).
 """
+
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -58,7 +59,9 @@ def parse_options(options: List[str]) -> Dict[str, Any]:
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not key:
-            raise typer.BadParameter(f"engine options look like key=value, got {option!r}", param_hint="'--option'")
+            raise typer.BadParameter(
+                f"engine options look like key=value, got {option!r}", param_hint="'--option'"
+            )
         try:
             parsed[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -77,10 +80,16 @@ def read_target_docs(input_path: Path, lang: str) -> List[Doc]:
     docs = read_docs(input_path, spacy.blank(lang).vocab)
     for index, doc in enumerate(docs):
         pair_id = doc._.get(CONJUGATE_ID)
-        where = f"{input_path}: pair {pair_id!r}" if pair_id is not None else f"{input_path}: doc {index}"
+        where = (
+            f"{input_path}: pair {pair_id!r}"
+            if pair_id is not None
+            else f"{input_path}: doc {index}"
+        )
         role = doc._.get(CONJUGATE_ROLE)
         if role not in (None, "target"):
-            raise PairError(f"{where}: a Doc with role {role!r}; conner translate reads target Docs (conner weak-tag's output)")
+            raise PairError(
+                f"{where}: a Doc with role {role!r}; conner translate reads target Docs (conner weak-tag's output)"
+            )
         problem = span_problem(doc._.get(CONJUGATE_SPANS), len(doc), disjoint=False)
         if problem is not None:
             raise PairError(f"{where}: target: {problem}")
@@ -92,7 +101,9 @@ def build_engine(name: str, src: str, tgt: str, options: Dict[str, Any]) -> Tran
     try:
         return get_engine(name, src, tgt, **options)
     except TypeError as err:  # an unexpected keyword, or a value of the wrong type
-        raise typer.BadParameter(f"the {name} engine refuses {options} ({err})", param_hint="'--option'")
+        raise typer.BadParameter(
+            f"the {name} engine refuses {options} ({err})", param_hint="'--option'"
+        ) from err
 
 
 def translate_file(
@@ -114,9 +125,15 @@ def translate_file(
     cache = TranslationCache(cache_path) if cache_path is not None else None
     try:
         pairs = translate_docs(
-            docs, engine, nlp, cache=cache, batch_size=batch_size,
-            typed_placeholders=typed_placeholders, max_tokens=max_tokens,
-            summary=summary, progress=progress,
+            docs,
+            engine,
+            nlp,
+            cache=cache,
+            batch_size=batch_size,
+            typed_placeholders=typed_placeholders,
+            max_tokens=max_tokens,
+            summary=summary,
+            progress=progress,
         )
         write_pairs(pairs, output_path)  # writes nothing when no pair is kept
     finally:
@@ -136,16 +153,26 @@ def nothing_kept_message(input_path: Path, summary: TranslationSummary) -> str:
 
 @app.command("translate")
 def translate_cli(
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="DocBin of target Docs with conjugate spans"),
-    output_path: Path = output_option("DocBin to write (target + translation Docs)", dir_okay=False),
+    input_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="DocBin of target Docs with conjugate spans"
+    ),
+    output_path: Path = output_option(
+        "DocBin to write (target + translation Docs)", dir_okay=False
+    ),
     engine: str = typer.Option("apertium", help="apertium, opus-mt, google or stored"),
     src: str = typer.Option("es", "--lang", help=LANG_HELP),
     tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     cache: Optional[Path] = typer.Option(None, dir_okay=False, help="SQLite translation cache"),
-    sentences_per_call: int = typer.Option(64, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"),
-    typed_placeholders: bool = typer.Option(False, help="PER0 instead of SPAN0 (needs conner weak-tag --keep-labels)"),
+    sentences_per_call: int = typer.Option(
+        64, "--sentences-per-call", min=1, help="Sentences sent to the engine in one call"
+    ),
+    typed_placeholders: bool = typer.Option(
+        False, help="PER0 instead of SPAN0 (needs conner weak-tag --keep-labels)"
+    ),
     max_tokens: Optional[int] = typer.Option(None, min=1, help="Skip longer sentences (counted)"),
-    summary: Optional[Path] = typer.Option(None, dir_okay=False, help="Summary JSON (default: next to the output)"),
+    summary: Optional[Path] = typer.Option(
+        None, dir_okay=False, help="Summary JSON (default: next to the output)"
+    ),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
@@ -160,24 +187,40 @@ def translate_cli(
         translation_engine = build_engine(engine, src, tgt, options)
     except (ValueError, TranslationError) as err:
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     try:
         result = translate_file(
-            docs, output_path, translation_engine, cache, sentences_per_call,
-            typed_placeholders, max_tokens, progress,
+            docs,
+            output_path,
+            translation_engine,
+            cache,
+            sentences_per_call,
+            typed_placeholders,
+            max_tokens,
+            progress,
         )
     except (ValueError, TranslationError) as err:  # an engine that fails mid-run, labels missing
         typer.echo(f"Error: {input_path}: {err}; nothing written", err=True)
-        raise typer.Exit(1)
-    data = {"engine": engine, "model": translation_engine.model, "src": src, "tgt": tgt,
-            **result.to_dict()}
+        raise typer.Exit(1) from None
+    data = {
+        "engine": engine,
+        "model": translation_engine.model,
+        "src": src,
+        "tgt": tgt,
+        **result.to_dict(),
+    }
     with atomic_output(summary_path) as temporary:
         temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if not result.pairs_kept:
-        typer.echo(f"Error: {nothing_kept_message(input_path, result)} (summary: {summary_path})", err=True)
-        raise typer.Exit(1)
+        typer.echo(
+            f"Error: {nothing_kept_message(input_path, result)} (summary: {summary_path})", err=True
+        )
+        raise typer.Exit(1) from None
     if result.no_spans:
-        typer.echo(f"Warning: {result.no_spans} of {result.sentences} sentences had no conjugate spans (skipped)", err=True)
+        typer.echo(
+            f"Warning: {result.no_spans} of {result.sentences} sentences had no conjugate spans (skipped)",
+            err=True,
+        )
     typer.echo(
         f"{result.pairs_kept}/{result.sentences} sentences kept, spans "
         f"{result.spans_kept}/{result.spans_in} ({data['survival_rate']:.1%}); "

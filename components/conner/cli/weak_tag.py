@@ -17,6 +17,7 @@ is named) stop the run with one line (exit 1).
 
     conner weak-tag MODEL INPUT.spacy -o OUTPUT.spacy
 """
+
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, List
@@ -61,7 +62,9 @@ def weak_tag_docs(
             out = bare_copy(doc, nlp.vocab)
             pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
             ents = list(prediction.ents)
-            set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])
+            set_conjugate_spans(
+                out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)]
+            )
             if keep_labels:
                 out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
             bar.update(1)
@@ -82,10 +85,14 @@ def span_counts(docs: Iterable[Doc]) -> Counter:
 @app.command("weak-tag")
 def weak_tag_cli(
     model: str = typer.Argument(..., help="Trained spaCy pipeline (name or path)"),
-    input_path: Path = typer.Argument(..., exists=True, dir_okay=False, help="Unlabeled target-language DocBin"),
+    input_path: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="Unlabeled target-language DocBin"
+    ),
     output_path: Path = output_option("DocBin to write", dir_okay=False),
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
-    keep_labels: bool = typer.Option(False, help="Also store predicted types (typed placeholders only)"),
+    keep_labels: bool = typer.Option(
+        False, help="Also store predicted types (typed placeholders only)"
+    ),
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
     progress: bool = typer.Option(True, help="Show a progress bar"),
@@ -93,14 +100,16 @@ def weak_tag_cli(
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
     model_path = Path(model)
     try:
-        refuse_overwriting_inputs([output_path], [input_path, model_path if model_path.exists() else None])
+        refuse_overwriting_inputs(
+            [output_path], [input_path, model_path if model_path.exists() else None]
+        )
         doc_bin = read_doc_bin(input_path)
         if not len(doc_bin):
             raise ValueError(f"{input_path} holds no Doc; nothing written")
         nlp = load_pipeline(model, gpu_id)
     except ValueError as err:  # OutputError, DocBinError, DamagedFileError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     docs = list(doc_bin.get_docs(nlp.vocab))
     out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size, progress))
     with atomic_output(output_path) as temporary:

@@ -14,6 +14,7 @@ used, and the component refuses a batch built for other values than its
 own (:func:`check_batch_settings`): a config that sets them on one side
 only fails at the first update instead of training with mismatched terms.
 """
+
 import itertools
 from typing import Callable, Iterable, Iterator, List, Optional, Tuple
 
@@ -21,7 +22,13 @@ from spacy.training import Example
 from spacy.util import registry
 
 from ..settings import ALPHA, BETA, DROPOUT_ON, DropoutOn
-from .extensions import BATCH_SETTINGS_KEY, CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, DROPOUT_TWIN
+from .extensions import (
+    BATCH_SETTINGS_KEY,
+    CONJUGATE_ID,
+    CONJUGATE_ROLE,
+    CONJUGATE_SPANS,
+    DROPOUT_TWIN,
+)
 from .pairs import PairStream, unannotated_example
 
 Batcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
@@ -60,7 +67,11 @@ def configure_consistency_batcher(
             batch = list(batch)
             targets: List[Example] = []
             translations: List[Example] = []
-            if pairs is not None and (beta > 0 or (alpha > 0 and dropout_on == "unlabeled")) and batch:
+            if (
+                pairs is not None
+                and (beta > 0 or (alpha > 0 and dropout_on == "unlabeled"))
+                and batch
+            ):
                 if stream["pairs"] is None:
                     stream["pairs"] = pairs(batch[0].predicted.vocab)
                 for target, translation in itertools.islice(stream["pairs"], pairs_per_batch):
@@ -80,14 +91,22 @@ def configure_consistency_batcher(
 
 
 def check_batch_settings(
-    examples: Iterable[Example], alpha: float, beta: float, dropout_on: str, component: str = "conner"
+    examples: Iterable[Example],
+    alpha: float,
+    beta: float,
+    dropout_on: str,
+    component: str = "conner",
 ) -> None:
     """Refuse a batch that conner.ConsistencyBatcher.v1 built for other
     consistency settings than the component's ``alpha``, ``beta`` and
     ``dropout_on``: it would lack what a term needs (twins, pairs) or carry
     what no term reads. A batch from another batcher is not checked."""
     settings = next(
-        (eg.predicted.user_data[BATCH_SETTINGS_KEY] for eg in examples if BATCH_SETTINGS_KEY in eg.predicted.user_data),
+        (
+            eg.predicted.user_data[BATCH_SETTINGS_KEY]
+            for eg in examples
+            if BATCH_SETTINGS_KEY in eg.predicted.user_data
+        ),
         None,
     )
     if settings is None:

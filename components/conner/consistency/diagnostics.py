@@ -7,6 +7,7 @@ which decoding ignores. These numbers make that visible: they are logged at
 every evaluation (``conner.ConsoleLogger.v1``) and written into evaluation
 reports (``conner evaluate --pairs``).
 """
+
 import random
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -17,10 +18,10 @@ from spacy.tokens import Doc
 from thinc.api import xp2torch
 
 from ..tagger.crf import crf_module, pad_emissions
+from ..tagger.tags import TagSet
 from .groups import find_consistency_groups
 from .losses import CRFParams, span_log_distribution, token_log_probs
 from .pairs import bare_copy, load_pairs
-from ..tagger.tags import TagSet
 
 DISTRIBUTIONS = ("softmax", "crf")
 
@@ -91,12 +92,15 @@ def pair_span_diagnostics(
             params: Optional[CRFParams] = CRFParams.from_module(crf) if source == "crf" else None
             logp = token_log_probs(scores, real, source, params)
             out[source] = span_agreement(
-                span_log_distribution(logp, spans_u, tagset), span_log_distribution(logp, spans_t, tagset)
+                span_log_distribution(logp, spans_u, tagset),
+                span_log_distribution(logp, spans_t, tagset),
             )
     return out
 
 
-def loss_shares(losses: Dict[str, float], alpha: float, beta: float, component: str = "conner") -> Dict[str, float]:
+def loss_shares(
+    losses: Dict[str, float], alpha: float, beta: float, component: str = "conner"
+) -> Dict[str, float]:
     """Each term's share of the weighted loss: NLL, alpha * L_drop, beta * L_trans."""
     terms = {
         "nll": losses.get(f"{component}_nll", 0.0),

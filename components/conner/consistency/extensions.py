@@ -19,6 +19,7 @@ Weak labels of conjugate spans. ``doc.user_data[SPAN_LABELS_KEY]`` holds
 ``[[span_key, label], ...]`` from weak tagging, read by the translation
 step's placeholders and dropped from its outputs.
 """
+
 from typing import Dict, List, Optional
 
 from spacy.tokens import Doc, Span

@@ -1,4 +1,5 @@
 """Find, in a training batch, the documents the consistency losses compare."""
+
 from typing import Dict, List, NamedTuple, Tuple
 
 from spacy.tokens import Doc
@@ -41,6 +42,4 @@ def find_consistency_groups(docs: List[Doc]) -> ConsistencyGroups:
         for key in sorted(set(target_spans) & set(translation_spans)):
             unlabeled.append((t, target_spans[key].start, target_spans[key].end))
             translated.append((tr, translation_spans[key].start, translation_spans[key].end))
-    return ConsistencyGroups(
-        ([a for a, _ in twins], [b for _, b in twins]), unlabeled, translated
-    )
+    return ConsistencyGroups(([a for a, _ in twins], [b for _, b in twins]), unlabeled, translated)

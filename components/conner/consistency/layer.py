@@ -14,12 +14,19 @@ shim and are applied by its ``finish_update``, like the NLL's.
 
 The math itself is in :mod:`conner.consistency.losses` (pure torch).
 """
+
 from typing import Callable, Tuple
 
 from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
 
-from ..settings import DETACH_REFERENCE, DIVERGENCE, TOKEN_DISTRIBUTION, Divergence, TokenDistribution
+from ..settings import (
+    DETACH_REFERENCE,
+    DIVERGENCE,
+    TOKEN_DISTRIBUTION,
+    Divergence,
+    TokenDistribution,
+)
 from ..tagger.crf import crf_module
 from ..tagger.tags import TagSet
 from .groups import ConsistencyGroups
@@ -77,8 +84,14 @@ def forward(
     first, second = groups.twins
     drop = dropout_consistency(scores[first], scores[second], real[first], **options)
     trans = translation_consistency(
-        scores, groups.unlabeled_spans, scores, groups.translated_spans, attrs["tagset"],
-        unlabeled_mask=real, translated_mask=real, **options
+        scores,
+        groups.unlabeled_spans,
+        scores,
+        groups.translated_spans,
+        attrs["tagset"],
+        unlabeled_mask=real,
+        translated_mask=real,
+        **options,
     )
 
     def backprop(d_terms: ConsistencyTerms) -> Floats3d:

@@ -35,6 +35,7 @@ Reading of the paper (ConNER, EMNLP 2022) that these functions follow:
 Tag layout (see :mod:`conner.tagger.tags`): index 0 is ``O``; then, per label in
 sorted order, ``B-``, ``I-``, ``E-``, ``S-``.
 """
+
 import math
 from typing import NamedTuple, Optional, Sequence, Union
 
@@ -92,7 +93,9 @@ def _as_mask(mask: Optional[Tensor], emissions: Tensor) -> Tensor:
     if mask is None:
         return torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
     if mask.shape != emissions.shape[:2]:
-        raise ValueError(f"mask shape {tuple(mask.shape)} != emissions (B, T) {tuple(emissions.shape[:2])}")
+        raise ValueError(
+            f"mask shape {tuple(mask.shape)} != emissions (B, T) {tuple(emissions.shape[:2])}"
+        )
     return mask.to(device=emissions.device, dtype=torch.bool)
 
 
@@ -262,7 +265,9 @@ def span_log_distribution(token_logp: Tensor, spans: SpanSpec, tagset: TagSet) -
     positions = (starts.unsqueeze(1) + offsets).clamp(max=n_tokens - 1)  # (N, L)
     window = logp[b_idx.unsqueeze(1), positions]  # (N, L, K)
     in_span = offsets.unsqueeze(0) < lengths.unsqueeze(1)  # (N, L)
-    inner = in_span & (offsets.unsqueeze(0) >= 1) & (offsets.unsqueeze(0) < (lengths - 1).unsqueeze(1))
+    inner = (
+        in_span & (offsets.unsqueeze(0) >= 1) & (offsets.unsqueeze(0) < (lengths - 1).unsqueeze(1))
+    )
 
     def idx(prefix: str) -> Tensor:
         return torch.as_tensor(tagset.prefix_indices(prefix), device=device)
@@ -421,7 +426,9 @@ def translation_consistency(
     span_u = _span_tensor(unlabeled_spans, unlabeled_emissions)
     span_t = _span_tensor(translated_spans, translated_emissions)
     if span_u.shape[0] != span_t.shape[0]:
-        raise ValueError(f"{span_u.shape[0]} unlabeled spans but {span_t.shape[0]} translated spans")
+        raise ValueError(
+            f"{span_u.shape[0]} unlabeled spans but {span_t.shape[0]} translated spans"
+        )
     if span_u.shape[0] == 0:
         return _zero_with_grad(unlabeled_emissions, translated_emissions)
     logp_u = token_log_probs(unlabeled_emissions, unlabeled_mask, token_distribution, crf_params)

@@ -16,6 +16,7 @@ on a silently shrunk set would change the results. A well-formed pair whose
 two sides share no span key gives no consistency term: it is dropped and
 counted in a warning.
 """
+
 import random
 import warnings
 from pathlib import Path
@@ -27,8 +28,8 @@ from spacy.util import registry
 from spacy.vocab import Vocab
 
 from ..files.docbins import read_docs
-from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, ROLES, get_conjugate_spans
 from ..files.outputs import atomic_output
+from .extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS, ROLES, get_conjugate_spans
 
 Pair = Tuple[Example, Example]
 DocPair = Tuple[Doc, Doc]
@@ -101,8 +102,11 @@ def span_problem(spans: Any, n_tokens: int, disjoint: bool = True) -> Optional[s
         return f"conjugate_spans is a {type(spans).__name__}, not a list"
     keys = set()
     for span in spans:
-        if not (isinstance(span, (list, tuple)) and len(span) == 3
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in span)):
+        if not (
+            isinstance(span, (list, tuple))
+            and len(span) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in span)
+        ):
             shown = list(span) if isinstance(span, tuple) else span  # msgpack reads lists as tuples
             return f"{shown!r} is not [key, start, end]"
         key, start, end = span
@@ -117,7 +121,9 @@ def span_problem(spans: Any, n_tokens: int, disjoint: bool = True) -> Optional[s
         ordered = sorted(spans, key=lambda span: (span[1], span[2]))
         for (key_a, start_a, end_a), (key_b, start_b, end_b) in zip(ordered, ordered[1:]):
             if start_b < end_a:
-                return f"spans {key_a} [{start_a}, {end_a}) and {key_b} [{start_b}, {end_b}) overlap"
+                return (
+                    f"spans {key_a} [{start_a}, {end_a}) and {key_b} [{start_b}, {end_b}) overlap"
+                )
     return None
 
 
@@ -135,10 +141,14 @@ def read_pair_file(file: Path, vocab: Vocab) -> Tuple[List[DocPair], int]:
                 f"pairs (translate.py and import_conner_release.py write them): {doc.text[:60]!r}"
             )
         if not isinstance(pair_id, (str, int)) or isinstance(pair_id, bool):
-            raise PairError(f"{file}: doc {index}: conjugate_id must be a string or an integer, got {pair_id!r}")
+            raise PairError(
+                f"{file}: doc {index}: conjugate_id must be a string or an integer, got {pair_id!r}"
+            )
         where = f"{file}: pair {pair_id!r}"
         if role not in ROLES:
-            raise PairError(f"{where}: unknown conjugate_role {role!r} (expected {' or '.join(ROLES)})")
+            raise PairError(
+                f"{where}: unknown conjugate_role {role!r} (expected {' or '.join(ROLES)})"
+            )
         if role in sides.setdefault(pair_id, {}):
             raise PairError(f"{where}: has two {role} Docs (pair ids must be unique in a file)")
         problem = span_problem(doc._.get(CONJUGATE_SPANS), len(doc))
@@ -177,7 +187,8 @@ def load_pairs(path: Path, vocab: Vocab) -> List[DocPair]:
         if unshared:
             warnings.warn(
                 f"{file}: {unshared} of {len(kept) + unshared} pairs share no span key between "
-                "their target and translation; dropped"
+                "their target and translation; dropped",
+                stacklevel=2,
             )
         pairs.extend(kept)
     return pairs

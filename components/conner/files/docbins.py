@@ -4,6 +4,7 @@
 with zlib's or msgpack's words ("incorrect header check"), naming no file;
 :func:`read_doc_bin` says which file is not a DocBin.
 """
+
 from pathlib import Path
 from typing import List, Union
 

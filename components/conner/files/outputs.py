@@ -19,6 +19,7 @@ SIGKILL cannot be caught, so each write first removes the temporary files
 of earlier writes of the same output whose process is gone: the temporary
 name ``.NAME.PID.XXXXXXXX.part`` holds the writer's process id.
 """
+
 import os
 import re
 import shutil
@@ -60,11 +61,17 @@ def refuse_overwriting_inputs(
     for name, out in outs:
         for input_name, source in ins:
             if _same_file(out, source):
-                raise OutputError(f"output {name} is the input {input_name}: refusing to overwrite it")
+                raise OutputError(
+                    f"output {name} is the input {input_name}: refusing to overwrite it"
+                )
             if out in source.parents:
-                raise OutputError(f"output {name} holds the input {input_name}: refusing to replace it")
+                raise OutputError(
+                    f"output {name} holds the input {input_name}: refusing to replace it"
+                )
             if source in out.parents:
-                raise OutputError(f"output {name} is inside the input {input_name}: refusing to write there")
+                raise OutputError(
+                    f"output {name} is inside the input {input_name}: refusing to write there"
+                )
     for i, (name, out) in enumerate(outs):
         for other_name, other in outs[i + 1 :]:
             if _same_file(out, other):
@@ -74,7 +81,9 @@ def refuse_overwriting_inputs(
 # tempfile's random part: 8 of these characters.
 _RANDOM = "[a-z0-9_]{8}"
 # Signals whose default action ends the process and that a handler can catch.
-_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 # Temporary outputs (files or folders) being written by this process.
 _LIVE: Set[Path] = set()
 _PREVIOUS_HANDLERS: Dict[int, object] = {}
@@ -203,7 +212,11 @@ def atomic_output_dir(path: PathLike) -> Iterator[Path]:
         os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it 0700
         old = None
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".old", dir=path.parent))
+            old = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{path.name}.{os.getpid()}.", suffix=".old", dir=path.parent
+                )
+            )
             os.replace(path, old / path.name)
         os.replace(temporary, path)
         if old is not None:

@@ -16,6 +16,7 @@ own; :mod:`conner.transformer.adapter` wraps its ``from_disk`` with these
 checks so that its files are named too. Pipelines that load cleanly load
 exactly as before.
 """
+
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterator, Union

@@ -25,6 +25,7 @@ Tags and chunks
     scorer reads it. The scheme only decides what counts as a repair; each
     is counted by kind (see :data:`REPAIR_KINDS`).
 """
+
 import zipfile
 from collections import Counter
 from contextlib import contextmanager
@@ -330,7 +331,9 @@ def detect_block_scheme(blocks: Sequence[Block], source: str) -> str:
                     first.setdefault(kind, line)
                 if len(first) == 2:
                     earlier = min(first.values())
-                    raise ConllFormatError(source, line, f"{err} (the other kind on line {earlier})") from None
+                    raise ConllFormatError(
+                        source, line, f"{err} (the other kind on line {earlier})"
+                    ) from None
         raise  # pragma: no cover - detect_scheme only mixes when both kinds occur
 
 
@@ -414,7 +417,9 @@ def labeled_sentence(block: Block, report: ConllReport, source: str) -> Sentence
     return Sentence([row[0] for row in block.rows], spans, block.lines[0])
 
 
-def doc_from_words(vocab: Vocab, words: Sequence[str], spaces: Optional[Sequence[bool]] = None) -> Doc:
+def doc_from_words(
+    vocab: Vocab, words: Sequence[str], spaces: Optional[Sequence[bool]] = None
+) -> Doc:
     """An unannotated Doc of ``words``, the way every CoNLL-like file is read.
 
     Tokens are joined by single spaces, with no space after the last one,

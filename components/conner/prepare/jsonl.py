@@ -19,6 +19,7 @@ Errors
     lone surrogate, which no file can store), more or fewer tags than tokens,
     a malformed tag.
 """
+
 import json
 from pathlib import Path
 from typing import Any, Dict, List, Tuple, Union
@@ -27,8 +28,15 @@ from .conll import Block, ConllFormatError, Sentence, labeled_sentences
 from .reading import ReadReport, numbered_lines
 
 PathLike = Union[str, Path]
-JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number",
-              bool: "boolean", type(None): "null"}
+JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def parse_object(text: str, source: str, line: int) -> Dict[str, Any]:
@@ -41,7 +49,9 @@ def parse_object(text: str, source: str, line: int) -> Dict[str, Any]:
         raise ConllFormatError(source, line, f"not valid JSON: {err}") from None
     if not isinstance(value, dict):
         kind = JSON_TYPES.get(type(value), type(value).__name__)
-        raise ConllFormatError(source, line, f"expected a JSON object with 'tokens' and 'tags', got a {kind}")
+        raise ConllFormatError(
+            source, line, f"expected a JSON object with 'tokens' and 'tags', got a {kind}"
+        )
     return value
 
 
@@ -63,7 +73,9 @@ def string_list(record: Dict[str, Any], key: str, item: str, source: str, line: 
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ConllFormatError(source, line, f"{item} {number} holds a lone surrogate ({value!r})") from None
+            raise ConllFormatError(
+                source, line, f"{item} {number} holds a lone surrogate ({value!r})"
+            ) from None
     return values
 
 

@@ -1,4 +1,5 @@
 """Language codes checked before any work, so a typo fails at once."""
+
 from spacy.util import get_lang_class
 
 

@@ -20,6 +20,7 @@ Label maps
     (nationalities, events, works). A map given on the command line replaces
     the default one; ``OTH=OTH`` keeps the label.
 """
+
 import dataclasses
 from collections import Counter
 from pathlib import Path
@@ -82,7 +83,9 @@ def read_sentences(
             raise ValueError(f"{path} is a folder: --format conll reads one file (or a zip member)")
         return read_conll(path, member, scheme=scheme, encoding=encoding, labeled=labeled)
     if member is not None:
-        raise ValueError(f"--member reads a file inside a zip archive: --format conll only, not {input_format}")
+        raise ValueError(
+            f"--member reads a file inside a zip archive: --format conll only, not {input_format}"
+        )
     files = input_files(path)
     sentences, report = read_file(files[0], input_format, lang, scheme, encoding, labeled)
     for file_ in files[1:]:
@@ -104,8 +107,12 @@ def read_sentences(
 def no_sentence_error(path: PathLike, member: Optional[str], report: ConllReport) -> ValueError:
     """The error for an input without a sentence: nothing is written."""
     if isinstance(report, ReadReport):
-        skipped = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in sorted(report.skipped.items()))
-        return ValueError(f"{path}: no sentence to convert ({skipped or 'the input is empty'}); nothing written")
+        skipped = ", ".join(
+            f"{count} {kind.replace('_', ' ')}" for kind, count in sorted(report.skipped.items())
+        )
+        return ValueError(
+            f"{path}: no sentence to convert ({skipped or 'the input is empty'}); nothing written"
+        )
     return ValueError(
         f"{source_name(path, member)}: no sentence to convert (the file is empty or "
         f"holds only {report.docstarts_dropped} -DOCSTART- line(s)); nothing written"
@@ -123,7 +130,9 @@ def parse_label_map(items: Iterable[str]) -> Dict[str, str]:
     for item in items:
         source, sep, target = item.partition("=")
         if not (sep and is_label(source) and is_label(target)):
-            raise ValueError(f"--label-map expects FROM=TO with two labels without spaces, got {item!r}")
+            raise ValueError(
+                f"--label-map expects FROM=TO with two labels without spaces, got {item!r}"
+            )
         if source in label_map:
             raise ValueError(f"--label-map maps {source!r} twice")
         label_map[source] = target
@@ -135,7 +144,9 @@ def label_map_for(input_format: str, items: Sequence[str]) -> Dict[str, str]:
     return parse_label_map(items) if items else dict(DEFAULT_LABEL_MAPS.get(input_format, {}))
 
 
-def relabel(sentences: Sequence[Sentence], label_map: Dict[str, str]) -> Tuple[List[Sentence], Counter]:
+def relabel(
+    sentences: Sequence[Sentence], label_map: Dict[str, str]
+) -> Tuple[List[Sentence], Counter]:
     """Copies of labeled ``sentences`` with their labels mapped, and how many
     entities of each label were renamed (the input is left as it is)."""
     renamed: Counter = Counter()

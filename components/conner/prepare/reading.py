@@ -5,6 +5,7 @@ returns a list of :class:`~conner.prepare.conll.Sentence` and a report, and
 raises :class:`~conner.prepare.conll.ConllFormatError` (a ``ValueError``)
 naming the file and the 1-based line of the first malformed line.
 """
+
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,12 @@ class ReadReport(ConllReport):
         """Add the counts of ``other`` (another file of the same input)."""
         self.sentences += other.sentences
         self.tokens += other.tokens
-        for mine, theirs in ((self.entities, other.entities), (self.repairs, other.repairs),
-                             (self.skipped, other.skipped), (self.spacing, other.spacing)):
+        for mine, theirs in (
+            (self.entities, other.entities),
+            (self.repairs, other.repairs),
+            (self.skipped, other.skipped),
+            (self.spacing, other.spacing),
+        ):
             mine.update(theirs)
 
 

@@ -21,6 +21,7 @@ Repeated span ids
     This is the one policy of every reader of the release: the importer of
     conjugate pairs and the ``stored`` translation engine.
 """
+
 from collections import Counter
 from dataclasses import dataclass
 from itertools import zip_longest

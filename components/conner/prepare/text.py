@@ -10,6 +10,7 @@ no tags: it is always read unlabeled. Bytes that are not valid in the
 encoding are a :class:`~conner.prepare.conll.ConllFormatError` naming the
 file and line.
 """
+
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Tuple, Union
@@ -17,8 +18,8 @@ from typing import List, Tuple, Union
 import spacy
 from spacy.tokenizer import Tokenizer
 
-from .languages import require_language
 from .conll import Sentence
+from .languages import require_language
 from .reading import ReadReport, numbered_lines
 
 PathLike = Union[str, Path]
@@ -31,7 +32,9 @@ def tokenizer_for(lang: str) -> Tokenizer:
     return spacy.blank(lang).tokenizer
 
 
-def read_text(path: PathLike, lang: str, *, encoding: str = "utf-8") -> Tuple[List[Sentence], ReadReport]:
+def read_text(
+    path: PathLike, lang: str, *, encoding: str = "utf-8"
+) -> Tuple[List[Sentence], ReadReport]:
     """Read the lines of a text file as tokenized, unlabeled sentences."""
     tokenizer = tokenizer_for(lang)
     report = ReadReport(str(path), None, format="text")
@@ -42,7 +45,9 @@ def read_text(path: PathLike, lang: str, *, encoding: str = "utf-8") -> Tuple[Li
             report.skipped["blank_lines"] += 1
             continue
         doc = tokenizer(normalized)
-        sentences.append(Sentence([t.text for t in doc], None, line, [bool(t.whitespace_) for t in doc]))
+        sentences.append(
+            Sentence([t.text for t in doc], None, line, [bool(t.whitespace_) for t in doc])
+        )
     report.sentences = len(sentences)
     report.tokens = sum(len(s.words) for s in sentences)
     return sentences, report

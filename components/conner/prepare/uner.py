@@ -27,6 +27,7 @@ Errors
     token or a malformed tag is a :class:`~conner.prepare.conll.ConllFormatError`
     naming the file and line.
 """
+
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -63,9 +64,13 @@ def token_row(fields: List[str], labeled: bool, source: str, line: int) -> List[
     fields = [f.strip(" ") for f in fields]
     if len(fields) < (3 if labeled else 2):
         layout = "id<TAB>token<TAB>tag" if labeled else "id<TAB>token"
-        raise ConllFormatError(source, line, f"expected {layout}, got {len(fields)} column(s): {fields!r}")
+        raise ConllFormatError(
+            source, line, f"expected {layout}, got {len(fields)} column(s): {fields!r}"
+        )
     if not (fields[0].isascii() and fields[0].isdigit()):
-        raise ConllFormatError(source, line, f"the id {fields[0]!r} is not a number (expected id<TAB>token<TAB>tag)")
+        raise ConllFormatError(
+            source, line, f"the id {fields[0]!r} is not a number (expected id<TAB>token<TAB>tag)"
+        )
     if not fields[1]:
         raise ConllFormatError(source, line, "empty token")
     return fields[1:3] if labeled else fields[1:2]

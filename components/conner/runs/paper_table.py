@@ -14,6 +14,7 @@ and their difference, ours (mean ± std over seeds), the difference paired
 by seed with its t statistic, and how far our difference falls short of
 or exceeds the paper's.
 """
+
 import math
 import statistics
 from pathlib import Path
@@ -43,20 +44,27 @@ def f1_by_seed(reports: List[Dict]) -> Dict[int, Dict[str, float]]:
     where all three were evaluated."""
     by_seed: Dict[int, Dict[str, float]] = {}
     for report in reports:
-        scores = {name: 100 * result["f"] for name, result in report["results"].items() if name in LANGUAGES}
+        scores = {
+            name: 100 * result["f"]
+            for name, result in report["results"].items()
+            if name in LANGUAGES
+        }
         if all(lang in scores for lang in TARGETS):
             scores["avg"] = statistics.mean(scores[lang] for lang in TARGETS)
         by_seed[report.get("protocol", {}).get("seed")] = scores
     return by_seed
 
 
-def paired_difference(system: Dict[int, Dict[str, float]], baseline: Dict[int, Dict[str, float]], language: str
-                      ) -> Tuple[List[float], Optional[float]]:
+def paired_difference(
+    system: Dict[int, Dict[str, float]], baseline: Dict[int, Dict[str, float]], language: str
+) -> Tuple[List[float], Optional[float]]:
     """Per-seed differences over the seeds both ran, and their t statistic
     (mean / standard error; None with fewer than two seeds or no spread)."""
-    diffs = [system[seed][language] - baseline[seed][language]
-             for seed in sorted(set(system) & set(baseline), key=str)
-             if language in system[seed] and language in baseline[seed]]
+    diffs = [
+        system[seed][language] - baseline[seed][language]
+        for seed in sorted(set(system) & set(baseline), key=str)
+        if language in system[seed] and language in baseline[seed]
+    ]
     if len(diffs) < 2 or statistics.stdev(diffs) == 0:
         return diffs, None
     return diffs, statistics.mean(diffs) / (statistics.stdev(diffs) / math.sqrt(len(diffs)))
@@ -71,10 +79,24 @@ def group_table(reports: List[Dict], paper: Dict[str, Dict[str, float]], baselin
     """Rows per (system, language) of one data size against ``baseline``."""
     groups = group_by_system(reports)
     if baseline not in groups:
-        raise typer.BadParameter(f"no report of the baseline {baseline!r} (have {', '.join(groups) or 'none'})")
+        raise typer.BadParameter(
+            f"no report of the baseline {baseline!r} (have {', '.join(groups) or 'none'})"
+        )
     base = f1_by_seed(groups[baseline])
-    header = ["system", "language", f"paper {baseline}", "paper system", "paper Δ", f"ours {baseline}",
-              "ours system", "Δ paired by seed", "t (df)", "Δ − paper Δ", "seeds", "trained on"]
+    header = [
+        "system",
+        "language",
+        f"paper {baseline}",
+        "paper system",
+        "paper Δ",
+        f"ours {baseline}",
+        "ours system",
+        "Δ paired by seed",
+        "t (df)",
+        "Δ − paper Δ",
+        "seeds",
+        "trained on",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, members in groups.items():
         if name == baseline:
@@ -88,26 +110,54 @@ def group_table(reports: List[Dict], paper: Dict[str, Dict[str, float]], baselin
             diffs, t = paired_difference(ours, base, language)
             paper_base = paper.get(baseline, {}).get(language)
             paper_system = paper.get(name, {}).get(language)
-            paper_delta = None if paper_base is None or paper_system is None else paper_system - paper_base
+            paper_delta = (
+                None if paper_base is None or paper_system is None else paper_system - paper_base
+            )
             gap = None if paper_delta is None or not diffs else statistics.mean(diffs) - paper_delta
-            lines.append("| " + " | ".join([
-                name, language, _or_dash(_cell(paper_base)), _or_dash(_cell(paper_system)),
-                _or_dash(_cell(paper_delta, signed=True)),
-                _or_dash(_mean_std([s[language] for s in base.values() if language in s] or [None])),
-                _or_dash(_mean_std([s[language] for s in ours.values() if language in s] or [None])),
-                _or_dash(_mean_std(diffs or [None], signed=True)), "–" if t is None else f"{t:.2f} ({len(diffs) - 1})",
-                _or_dash(_cell(gap, signed=True)), seeds, "/".join(devices),
-            ]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        name,
+                        language,
+                        _or_dash(_cell(paper_base)),
+                        _or_dash(_cell(paper_system)),
+                        _or_dash(_cell(paper_delta, signed=True)),
+                        _or_dash(
+                            _mean_std(
+                                [s[language] for s in base.values() if language in s] or [None]
+                            )
+                        ),
+                        _or_dash(
+                            _mean_std(
+                                [s[language] for s in ours.values() if language in s] or [None]
+                            )
+                        ),
+                        _or_dash(_mean_std(diffs or [None], signed=True)),
+                        "–" if t is None else f"{t:.2f} ({len(diffs) - 1})",
+                        _or_dash(_cell(gap, signed=True)),
+                        seeds,
+                        "/".join(devices),
+                    ]
+                )
+                + " |"
+            )
     return "\n".join(lines)
 
 
-def paper_table(groups: List[Tuple[str, List[Dict]]], paper: Dict[str, Dict], baseline: str,
-                paper_group: Optional[str] = None) -> str:
+def paper_table(
+    groups: List[Tuple[str, List[Dict]]],
+    paper: Dict[str, Dict],
+    baseline: str,
+    paper_group: Optional[str] = None,
+) -> str:
     """One section per data size: its protocol line and its table."""
     sections = []
     for label, reports in groups:
         numbers = paper.get(paper_group or label, {})
         note = f" (paper: {paper_group})" if paper_group and paper_group != label else ""
-        sections.append(f"## {label} of English train{note}\n\n{protocol_line(reports, '', True)}\n\n"
-                        f"{group_table(reports, numbers, baseline)}\n")
+        sections.append(
+            f"## {label} of English train{note}\n\n{protocol_line(reports, '', True)}\n\n"
+            f"{group_table(reports, numbers, baseline)}\n"
+        )
     return "\n".join(sections)

@@ -17,6 +17,7 @@ writes PNGs into a folder (``conner plots --output``):
     conner plots reports/conner-vanilla.json reports/conner-google.json \\
         --logs training/conner-vanilla --logs training/conner-google -o reports
 """
+
 import re
 import statistics
 import textwrap
@@ -80,7 +81,9 @@ def f1_figure(reports: List[Dict]) -> Figure:
     systems = list(table)
     colours = _colours(len(systems))
     width = 0.8 / len(systems)
-    fig, ax = plt.subplots(figsize=(max(9.0, 3.5 + len(columns) * (0.5 + 0.35 * len(systems))), 5.2))
+    fig, ax = plt.subplots(
+        figsize=(max(9.0, 3.5 + len(columns) * (0.5 + 0.35 * len(systems))), 5.2)
+    )
     for i, system in enumerate(systems):
         xs = [c + (i - (len(systems) - 1) / 2) * width for c in range(len(columns))]
         bars = [(x, table[system][col]) for x, col in zip(xs, columns) if col in table[system]]
@@ -88,21 +91,39 @@ def f1_figure(reports: List[Dict]) -> Figure:
             continue
         n_seeds = max(len(b.points) for _, b in bars)
         label = f"{system} ({n_seeds} seed{'s' if n_seeds > 1 else ''})"
-        ax.bar([x for x, _ in bars], [b.mean for _, b in bars], width * 0.9, yerr=[b.std for _, b in bars],
-               capsize=3, color=colours[i], alpha=0.75, label=label, error_kw={"elinewidth": 1})
+        ax.bar(
+            [x for x, _ in bars],
+            [b.mean for _, b in bars],
+            width * 0.9,
+            yerr=[b.std for _, b in bars],
+            capsize=3,
+            color=colours[i],
+            alpha=0.75,
+            label=label,
+            error_kw={"elinewidth": 1},
+        )
         px = [x for x, b in bars for _ in b.points]
         py = [p for _, b in bars for p in b.points]
         ax.scatter(px, py, s=12, color="black", zorder=3, label="_nolegend_")
     ax.set_xticks(range(len(columns)), columns)
-    ax.set_xlabel("target-language test set" if columns[0] in ("de", "es", "nl") else "target-language dev set")
+    ax.set_xlabel(
+        "target-language test set"
+        if columns[0] in ("de", "es", "nl")
+        else "target-language dev set"
+    )
     ax.set_ylabel("entity-level micro F1 (%)")
     low = min(p for row in table.values() for bar in row.values() for p in bar.points)
-    ax.set_ylim(max(0.0, low - 10), min(100.0, max(b.mean + b.std for r in table.values() for b in r.values()) + 5))
+    ax.set_ylim(
+        max(0.0, low - 10),
+        min(100.0, max(b.mean + b.std for r in table.values() for b in r.values()) + 5),
+    )
     ax.grid(axis="y", alpha=0.3)
     # Outside the axes: bars fill the plot from the bottom.
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.set_title("Zero-shot NER F1 per target language\nbars: mean over seeds, error bars: sample std, dots: seeds",
-                 fontsize=10)
+    ax.set_title(
+        "Zero-shot NER F1 per target language\nbars: mean over seeds, error bars: sample std, dots: seeds",
+        fontsize=10,
+    )
     _caption(fig, "Protocol: " + protocol_caption(reports))
     return fig
 
@@ -148,8 +169,12 @@ def run_weights(run_dir: Path) -> Optional[Tuple[float, float]]:
     return None
 
 
-def loss_curve(records: List[Dict], weights: Optional[Tuple[float, float]], run: str = "",
-               component: str = "conner") -> LossCurve:
+def loss_curve(
+    records: List[Dict],
+    weights: Optional[Tuple[float, float]],
+    run: str = "",
+    component: str = "conner",
+) -> LossCurve:
     """Per-step loss terms. Each record sums the losses of the steps since the
     previous evaluation (spaCy resets them at every evaluation, and the first
     one at step 0 covers that single step), so they are divided by the number
@@ -177,7 +202,9 @@ def loss_curve(records: List[Dict], weights: Optional[Tuple[float, float]], run:
         curve.drop.append(None if drop is None else drop / n)
         curve.trans.append(None if trans is None else trans / n)
         total = nll + (drop or 0.0) + (trans or 0.0)
-        curve.share.append(None if drop is None else 100 * (drop + trans) / total if total > 0 else 0.0)
+        curve.share.append(
+            None if drop is None else 100 * (drop + trans) / total if total > 0 else 0.0
+        )
         curve.spans.append(record.get("spans") or {})
     return curve
 
@@ -189,7 +216,9 @@ def read_curves(paths: Sequence[Path], component: str = "conner") -> List[LossCu
     for path in find_loss_logs(paths):
         records = [r for r in srsly.read_jsonl(path) if f"{component}_nll" in r.get("losses", {})]
         if records:
-            curves.append(loss_curve(records, run_weights(path.parent), path.parent.name, component))
+            curves.append(
+                loss_curve(records, run_weights(path.parent), path.parent.name, component)
+            )
         else:
             print(f"plots: {path} has no {component}_nll, left out")
     return curves
@@ -209,18 +238,33 @@ def loss_figure(curves: List[LossCurve], caption: str = "") -> Figure:
         (axes[0, 0], "nll", "CRF NLL", "nats per sentence, per step", True),
         (axes[0, 1], "drop", "alpha · L_drop (dropout consistency)", "nats per step", False),
         (axes[1, 0], "trans", "beta · L_trans (translation consistency)", "nats per step", False),
-        (axes[1, 1], "share", "share of alpha·L_drop + beta·L_trans in the loss", "% of the loss", False),
+        (
+            axes[1, 1],
+            "share",
+            "share of alpha·L_drop + beta·L_trans in the loss",
+            "% of the loss",
+            False,
+        ),
     ]
     colour = _system_colours([c.run for c in curves])
     for ax, field, title, unit, log in panels:
         labelled = set()
         for curve in curves:
-            points = [(s, v) for s, v in zip(curve.steps, getattr(curve, field)) if v is not None and (v > 0 or not log)]
+            points = [
+                (s, v)
+                for s, v in zip(curve.steps, getattr(curve, field))
+                if v is not None and (v > 0 or not log)
+            ]
             if not points:
                 continue
             system = system_of(curve.run)
-            ax.plot(*zip(*points), marker="o", ms=3, color=colour[system],
-                    label=system if system not in labelled else "_nolegend_")
+            ax.plot(
+                *zip(*points),
+                marker="o",
+                ms=3,
+                color=colour[system],
+                label=system if system not in labelled else "_nolegend_",
+            )
             labelled.add(system)
         if log and ax.lines:
             _plain_log_ticks(ax)
@@ -231,9 +275,14 @@ def loss_figure(curves: List[LossCurve], caption: str = "") -> Figure:
         ax.grid(alpha=0.3)
     for ax in axes[1]:
         ax.set_xlabel("training step")
-    handles = {h.get_label(): h for ax in axes.flat for h in ax.lines if not h.get_label().startswith("_")}
-    fig.suptitle("Loss terms during training: per-step means over each evaluation interval "
-                 "(training/*/losses.jsonl)", fontsize=11)
+    handles = {
+        h.get_label(): h for ax in axes.flat for h in ax.lines if not h.get_label().startswith("_")
+    }
+    fig.suptitle(
+        "Loss terms during training: per-step means over each evaluation interval "
+        "(training/*/losses.jsonl)",
+        fontsize=11,
+    )
     _legend_and_caption(fig, handles, caption, columns=4)
     return fig
 
@@ -243,16 +292,27 @@ def span_steps_figure(curves: List[LossCurve], caption: str = "") -> Optional[Fi
     curves = [c for c in curves if any(c.spans)]
     if not curves:
         return None
-    fig, axes = plt.subplots(len(SPAN_SOURCES), len(SPAN_STATS), figsize=(14, 7.5), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(SPAN_SOURCES), len(SPAN_STATS), figsize=(14, 7.5), sharex=True, squeeze=False
+    )
     colour = _system_colours([c.run for c in curves])
     for row, source in enumerate(SPAN_SOURCES):
         for col, (key, title) in enumerate(SPAN_STATS):
             ax = axes[row, col]
             for curve in curves:
-                points = [(s, sp[source][key]) for s, sp in zip(curve.steps, curve.spans)
-                          if sp.get(source, {}).get("spans")]
+                points = [
+                    (s, sp[source][key])
+                    for s, sp in zip(curve.steps, curve.spans)
+                    if sp.get(source, {}).get("spans")
+                ]
                 if points:
-                    ax.plot(*zip(*points), marker="o", ms=3, color=colour[system_of(curve.run)], label=curve.run)
+                    ax.plot(
+                        *zip(*points),
+                        marker="o",
+                        ms=3,
+                        color=colour[system_of(curve.run)],
+                        label=curve.run,
+                    )
             ax.set_title(f"{title} ({_source_name(source)})", fontsize=9)
             ax.set_ylim(-0.02, 1.02)
             ax.set_ylabel("mean probability" if key.startswith("illegal") else "fraction of spans")
@@ -260,7 +320,9 @@ def span_steps_figure(curves: List[LossCurve], caption: str = "") -> Optional[Fi
             if row == len(SPAN_SOURCES) - 1:
                 ax.set_xlabel("training step")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.lines}
-    fig.suptitle("Span distributions on a fixed sample of conjugate pairs, at each evaluation", fontsize=11)
+    fig.suptitle(
+        "Span distributions on a fixed sample of conjugate pairs, at each evaluation", fontsize=11
+    )
     _legend_and_caption(fig, handles, caption, columns=5)
     return fig
 
@@ -268,7 +330,9 @@ def span_steps_figure(curves: List[LossCurve], caption: str = "") -> Optional[Fi
 def span_report_figure(reports: List[Dict]) -> Optional[Figure]:
     """Span diagnostics per system from the reports' ``spans`` (mean over
     seeds, sample-std error bars, seed points); None if no report has them."""
-    groups = {s: [m["spans"] for m in ms if m.get("spans")] for s, ms in group_by_system(reports).items()}
+    groups = {
+        s: [m["spans"] for m in ms if m.get("spans")] for s, ms in group_by_system(reports).items()
+    }
     groups = {s: spans for s, spans in groups.items() if spans}
     if not groups:
         return None
@@ -284,17 +348,30 @@ def span_report_figure(reports: List[Dict]) -> Optional[Figure]:
                     continue
                 x = j + (i - (len(systems) - 1) / 2) * width
                 std = statistics.stdev(values) if len(values) > 1 else 0.0
-                ax.bar(x, statistics.mean(values), width * 0.9, yerr=std, capsize=3, color=colours[i], alpha=0.75,
-                       label=system if j == 0 else "_nolegend_")
+                ax.bar(
+                    x,
+                    statistics.mean(values),
+                    width * 0.9,
+                    yerr=std,
+                    capsize=3,
+                    color=colours[i],
+                    alpha=0.75,
+                    label=system if j == 0 else "_nolegend_",
+                )
                 ax.scatter([x] * len(values), values, s=12, color="black", zorder=3)
-        ax.set_xticks(range(len(SPAN_STATS)), [t.replace(", ", ",\n") for _, t in SPAN_STATS], fontsize=8)
+        ax.set_xticks(
+            range(len(SPAN_STATS)), [t.replace(", ", ",\n") for _, t in SPAN_STATS], fontsize=8
+        )
         ax.set_title(_source_name(source), fontsize=10)
         ax.set_ylim(0, 1.05)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].set_ylabel("mean probability / fraction of spans")
     axes[0, -1].legend(fontsize=8)
-    fig.suptitle("Span distributions of the selected models on a fixed sample of conjugate pairs "
-                 "(bars mean over seeds, error bars sample std, dots seeds)", fontsize=11)
+    fig.suptitle(
+        "Span distributions of the selected models on a fixed sample of conjugate pairs "
+        "(bars mean over seeds, error bars sample std, dots seeds)",
+        fontsize=11,
+    )
     _caption(fig, "Protocol: " + protocol_caption(reports))
     return fig
 
@@ -350,8 +427,15 @@ def _legend_and_caption(fig: Figure, handles: Dict, caption: str, columns: int) 
     rows = -(-len(handles) // columns) if handles else 0
     top = 1 - (0.45 + rows * 0.22) / fig.get_figheight()  # inches -> figure fraction
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center", bbox_to_anchor=(0.5, top),
-                   ncol=min(columns, len(handles)), fontsize=8, frameon=False)
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="lower center",
+            bbox_to_anchor=(0.5, top),
+            ncol=min(columns, len(handles)),
+            fontsize=8,
+            frameon=False,
+        )
     _caption(fig, caption, top=top)
 
 
@@ -359,7 +443,9 @@ def _plain_log_ticks(ax) -> None:
     """Log scale with tick labels like 0.5 and 2 rather than 5x10^-1."""
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+    ax.yaxis.set_minor_formatter(
+        FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else "")
+    )
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -370,7 +456,9 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def write_plots(reports: List[Dict], logs: Sequence[Path], output_dir: Path, prefix: str = "") -> List[Path]:
+def write_plots(
+    reports: List[Dict], logs: Sequence[Path], output_dir: Path, prefix: str = ""
+) -> List[Path]:
     """All figures the inputs allow; returns the files written."""
     written = []
     caption = "Protocol: " + protocol_caption(reports) if reports else ""

@@ -14,6 +14,7 @@ so a table never claims a setting its runs did not have. NOTE is what the
 reports do not record (the data sample, the labeled batch, model selection),
 given by the caller.
 """
+
 from collections import Counter
 from typing import Callable, Dict, List, Optional
 
@@ -24,6 +25,7 @@ def _number(value) -> str:
 
 def _recorded(name: str) -> Callable[[Dict], Optional[str]]:
     """The recorded protocol field ``name`` of a report, as text."""
+
     def get(report: Dict) -> Optional[str]:
         value = (report.get("protocol") or {}).get(name)
         return None if value is None else _number(value)
@@ -32,7 +34,7 @@ def _recorded(name: str) -> Callable[[Dict], Optional[str]]:
 
 
 def _steps(report: Dict) -> Optional[str]:
-    """"300 steps"; with max_steps 0, the epochs of the system's overrides."""
+    """ "300 steps"; with max_steps 0, the epochs of the system's overrides."""
     steps = (report.get("protocol") or {}).get("max_steps")
     if steps:
         return f"{steps} steps"
@@ -41,7 +43,7 @@ def _steps(report: Dict) -> Optional[str]:
 
 
 def _weights(report: Dict) -> Optional[str]:
-    """"0.5" where alpha = beta, else "alpha = 0.5, beta = 0.25"."""
+    """ "0.5" where alpha = beta, else "alpha = 0.5, beta = 0.25"."""
     protocol = report.get("protocol") or {}
     alpha, beta = protocol.get("alpha"), protocol.get("beta")
     if alpha is None and beta is None:
@@ -50,7 +52,9 @@ def _weights(report: Dict) -> Optional[str]:
 
 
 def describe(
-    groups: Dict[str, List[Dict]], get: Callable[[Dict], Optional[str]], form: Callable[[str], str] = str
+    groups: Dict[str, List[Dict]],
+    get: Callable[[Dict], Optional[str]],
+    form: Callable[[str], str] = str,
 ) -> Optional[str]:
     """The value of ``get`` that most systems share, written by ``form``, then
     the other values with their systems: ``"4 pairs (16 for a, b; 8 for c)"``.
@@ -83,7 +87,9 @@ def protocol_line(reports: List[Dict], note: str = "", several_seeds: bool = Fal
     for report in reports:
         groups.setdefault(report.get("system", "?"), []).append(report)
     parts = [describe(groups, _recorded("encoder"), "encoder {}".format), describe(groups, _steps)]
-    conner = {s: m for s, m in groups.items() if any((r.get("protocol") or {}).get("pairs") for r in m)}
+    conner = {
+        s: m for s, m in groups.items() if any((r.get("protocol") or {}).get("pairs") for r in m)
+    }
     if conner:
         pairs = describe(conner, _recorded("pairs_per_batch"), "{} conjugate pairs a step".format)
         weights = describe(conner, _weights, lambda v: v if "beta" in v else f"alpha = beta = {v}")
@@ -97,8 +103,15 @@ def protocol_line(reports: List[Dict], note: str = "", several_seeds: bool = Fal
             seeds[system] = [{"protocol": {"seed": ",".join(map(str, found))}}]
     if seeds:
         plural = len({m[0]["protocol"]["seed"] for m in seeds.values()}) > 1 or any(
-            "," in m[0]["protocol"]["seed"] for m in seeds.values())
-        parts.append(describe(seeds, _recorded("seed"), ("training seeds {}" if plural else "training seed {}").format))
+            "," in m[0]["protocol"]["seed"] for m in seeds.values()
+        )
+        parts.append(
+            describe(
+                seeds,
+                _recorded("seed"),
+                ("training seeds {}" if plural else "training seed {}").format,
+            )
+        )
     if several_seeds:
         parts.append("mean ± sample std over seeds")
     # Where a report says what it ran on (e.g. a GPU), so does the line.

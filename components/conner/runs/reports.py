@@ -3,6 +3,7 @@
 Reports of the same system from several training seeds (as written by
 ``conner seed-grid``) are summarised as mean ± sample standard deviation.
 """
+
 import statistics
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -25,7 +26,9 @@ def load_reports(paths: List[Path]) -> List[Dict]:
     stands for the ``.json`` reports in it, sorted by name."""
     files: List[Path] = []
     for path in paths:
-        files.extend(sorted(path.glob("*.json")) if path.is_dir() else [path] if path.exists() else [])
+        files.extend(
+            sorted(path.glob("*.json")) if path.is_dir() else [path] if path.exists() else []
+        )
     return [srsly.read_json(f) for f in files]
 
 
@@ -51,7 +54,11 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     if baseline in groups:
         groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
     # A test set that no system has for every seed would be an empty column.
-    sets = [s for s in test_sets(reports) if any(all(s in m["results"] for m in members) for members in groups.values())]
+    sets = [
+        s
+        for s in test_sets(reports)
+        if any(all(s in m["results"] for m in members) for members in groups.values())
+    ]
     targets = target_columns(sets)
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -60,7 +67,9 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
         rows = [f1_row(m, sets, targets) for m in members]
         by_seed[system] = {m.get("protocol", {}).get("seed"): row for m, row in zip(members, rows)}
         seeds = ",".join(str(seed) for seed in by_seed[system])
-        lines.append("| " + " | ".join([system, seeds] + [_mean_std(col) for col in zip(*rows)]) + " |")
+        lines.append(
+            "| " + " | ".join([system, seeds] + [_mean_std(col) for col in zip(*rows)]) + " |"
+        )
     if baseline in by_seed:
         base = by_seed[baseline]
         for system, rows in by_seed.items():
@@ -68,7 +77,13 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
                 continue
             common = [seed for seed in rows if seed in base]
             if common:
-                diffs = [[None if a is None or b is None else a - b for a, b in zip(rows[seed], base[seed])] for seed in common]
+                diffs = [
+                    [
+                        None if a is None or b is None else a - b
+                        for a, b in zip(rows[seed], base[seed])
+                    ]
+                    for seed in common
+                ]
                 cells = [_mean_std(col, signed=True) for col in zip(*diffs)]
                 if set(common) == set(base) == set(rows):
                     label = f"{system} − {baseline} (paired by seed)"
@@ -77,7 +92,10 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
             else:
                 means = [_mean(col) for col in zip(*rows.values())]
                 base_means = [_mean(col) for col in zip(*base.values())]
-                cells = [_cell(None if a is None or b is None else a - b, signed=True) for a, b in zip(means, base_means)]
+                cells = [
+                    _cell(None if a is None or b is None else a - b, signed=True)
+                    for a, b in zip(means, base_means)
+                ]
                 label = f"{system} − {baseline} (means)"
             lines.append("| " + " | ".join([label, ""] + cells) + " |")
     return "\n".join(lines)
@@ -128,7 +146,11 @@ def results_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
         lines.append("| " + " | ".join([report["system"]] + [_cell(v) for v in row]) + " |")
         if base_row and report is not base:
             diffs = [None if a is None or b is None else a - b for a, b in zip(row, base_row)]
-            lines.append("| " + " | ".join([f"Δ vs {baseline}"] + [_cell(v, signed=True) for v in diffs]) + " |")
+            lines.append(
+                "| "
+                + " | ".join([f"Δ vs {baseline}"] + [_cell(v, signed=True) for v in diffs])
+                + " |"
+            )
     return "\n".join(lines)
 
 
@@ -140,7 +162,10 @@ def _cell(value: Optional[float], signed: bool = False) -> str:
 
 def per_type_table(reports: List[Dict]) -> str:
     """F1 per entity type, per system and test set."""
-    lines = ["| system | set | " + " | ".join(["type", "P", "R", "F1", "support"]) + " |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| system | set | " + " | ".join(["type", "P", "R", "F1", "support"]) + " |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for report in reports:
         for name, res in report["results"].items():
             for label, row in sorted(res["per_type"].items()):
@@ -154,14 +179,23 @@ def per_type_table(reports: List[Dict]) -> str:
 # The span-diagnostic columns per token distribution: (header, cell).
 SPAN_COLUMNS = {
     "softmax": [
-        ("P(illegal) softmax, target / translation", lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}"),
+        (
+            "P(illegal) softmax, target / translation",
+            lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}",
+        ),
         ("argmax agree, softmax", lambda s: f"{s['argmax_agree']:.2f}"),
     ],
     "crf": [
-        ("P(illegal) CRF marginals", lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}"),
+        (
+            "P(illegal) CRF marginals",
+            lambda s: f"{s['illegal_target']:.2f} / {s['illegal_translation']:.2f}",
+        ),
         ("argmax agree, CRF", lambda s: f"{s['argmax_agree']:.2f}"),
         # Falls when a consistency term is met by moving both sides off the types.
-        ("both a type, CRF", lambda s: f"{s['argmax_both_label']:.2f}" if "argmax_both_label" in s else ""),
+        (
+            "both a type, CRF",
+            lambda s: f"{s['argmax_both_label']:.2f}" if "argmax_both_label" in s else "",
+        ),
     ],
 }
 
@@ -184,5 +218,7 @@ def spans_table(reports: List[Dict]) -> str:
             rows.append("| " + " | ".join([report["system"], str(seed)] + cells) + " |")
     if not rows:
         return ""
-    headers = ["system", "seed"] + [header for columns in SPAN_COLUMNS.values() for header, _ in columns]
+    headers = ["system", "seed"] + [
+        header for columns in SPAN_COLUMNS.values() for header, _ in columns
+    ]
     return "\n".join(["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + rows)

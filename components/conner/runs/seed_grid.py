@@ -27,6 +27,7 @@ of the two entries of a grid that matter. The
 ``spacy train`` command of each run comes from :mod:`.training_command`, as
 for the single runs of ``conner train``.
 """
+
 import shutil
 import statistics
 import subprocess
@@ -96,7 +97,11 @@ def expected_protocol(settings: Dict, seed: int, system: System) -> Dict:
 
 
 def find_reusable(
-    reuse_dir: Optional[Path], system: str, protocol: Dict, tests: List[str], overrides: Optional[Dict] = None
+    reuse_dir: Optional[Path],
+    system: str,
+    protocol: Dict,
+    tests: List[str],
+    overrides: Optional[Dict] = None,
 ) -> Optional[Path]:
     """A report under ``reuse_dir`` of ``system`` trained with ``protocol`` (and
     the same extra ``overrides``) on all ``tests``."""
@@ -122,11 +127,26 @@ def evaluate_command(plan: GridPlan, model: Path, system: str, output: Path) -> 
     """The ``conner evaluate`` command line of one run's model."""
     tests = [arg for spec in plan.tests for arg in ("--test", spec)]
     pairs = ["--pairs", str(plan.diagnostic_pairs)] if plan.diagnostic_pairs else []
-    return [sys.executable, "-m", "conner", "evaluate", str(model), *tests, "--system", system,
-            "--output", str(output), "--gpu-id", str(plan.settings["gpu_id"]), *pairs]
+    return [
+        sys.executable,
+        "-m",
+        "conner",
+        "evaluate",
+        str(model),
+        *tests,
+        "--system",
+        system,
+        "--output",
+        str(output),
+        "--gpu-id",
+        str(plan.settings["gpu_id"]),
+        *pairs,
+    ]
 
 
-def run_one(plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bool, eta: str = "") -> bool:
+def run_one(
+    plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bool, eta: str = ""
+) -> bool:
     """Train (unless trained before) and evaluate one (system, seed); returns
     whether it did any work. With ``log_to_file`` the training's console
     output goes to ``train.log`` in its folder (parallel runs)."""
@@ -138,8 +158,11 @@ def run_one(plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bo
     if done_marker.exists():
         # A model (and its report) from an older config is not this run,
         # and a report from before its model was trained is not its report.
-        changed = (changed_settings(config, run_overrides(output, settings, seed, sys_), trained_config)
-                   if trained_config.exists() else {})
+        changed = (
+            changed_settings(config, run_overrides(output, settings, seed, sys_), trained_config)
+            if trained_config.exists()
+            else {}
+        )
         if changed:
             was = ", ".join(f"{key} {then!r} (now {now!r})" for key, (now, then) in changed.items())
             print(f"{label}: {output} was trained with {was}; training again", flush=True)
@@ -151,8 +174,13 @@ def run_one(plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bo
     if report_path.exists():
         print(f"{label}: done before ({report_path})", flush=True)
         return False
-    reusable = find_reusable(plan.reuse, sys_.name, expected_protocol(settings, seed, sys_), plan.test_names,
-                             sys_.overrides)
+    reusable = find_reusable(
+        plan.reuse,
+        sys_.name,
+        expected_protocol(settings, seed, sys_),
+        plan.test_names,
+        sys_.overrides,
+    )
     if reusable is not None:
         shutil.copy2(reusable, report_path)
         print(f"{label}: same protocol already evaluated in {reusable}, copied", flush=True)
@@ -166,13 +194,18 @@ def run_one(plan: GridPlan, label: str, seed: int, sys_: System, log_to_file: bo
             shutil.rmtree(output)
         print(f"{label}: training -> {output}{eta}", flush=True)
         start = time.perf_counter()
-        _run(train_command(config, output, settings, seed, sys_), output / "train.log" if log_to_file else None)
+        _run(
+            train_command(config, output, settings, seed, sys_),
+            output / "train.log" if log_to_file else None,
+        )
         train_seconds = round(time.perf_counter() - start, 1)
         srsly.write_json(done_marker, {"train_seconds": train_seconds})
     print(f"{label}: evaluating", flush=True)
     partial = report_path.with_suffix(".partial")
-    _run(evaluate_command(plan, output / "model-best", sys_.name, partial),
-         output / "evaluate.log" if log_to_file else None)
+    _run(
+        evaluate_command(plan, output / "model-best", sys_.name, partial),
+        output / "evaluate.log" if log_to_file else None,
+    )
     report = srsly.read_json(partial)
     report["train_seconds"] = train_seconds
     report["overrides"] = sys_.overrides
@@ -189,11 +222,14 @@ def run_kind(protocol: Dict) -> str:
     """What a training step costs depends on: the consistency terms it computes
     (a dropout twin of each labeled sentence; conjugate pairs, and how many)."""
     terms = (["dropout"] if protocol.get("alpha") else []) + (
-        [f"{protocol.get('pairs_per_batch')} pairs"] if protocol.get("beta") else [])
+        [f"{protocol.get('pairs_per_batch')} pairs"] if protocol.get("beta") else []
+    )
     return " + ".join(terms) or "vanilla"
 
 
-def measured_costs(report_dirs: List[Path], encoder: str, device: str) -> Tuple[Dict[str, float], Dict[str, float], int]:
+def measured_costs(
+    report_dirs: List[Path], encoder: str, device: str
+) -> Tuple[Dict[str, float], Dict[str, float], int]:
     """Median seconds per training step (by :func:`run_kind`) and per test
     set, from the finished reports in ``report_dirs`` of runs with the same
     encoder on the same kind of device (reports without a device are CPU
@@ -208,21 +244,33 @@ def measured_costs(report_dirs: List[Path], encoder: str, device: str) -> Tuple[
             except ValueError:
                 continue
             protocol = report.get("protocol", {}) if isinstance(report, dict) else {}
-            if (protocol.get("encoder") != encoder or report.get("device", "cpu") != device
-                    or not report.get("train_seconds") or not protocol.get("max_steps")):
+            if (
+                protocol.get("encoder") != encoder
+                or report.get("device", "cpu") != device
+                or not report.get("train_seconds")
+                or not protocol.get("max_steps")
+            ):
                 continue
             used += 1
-            steps.setdefault(run_kind(protocol), []).append(report["train_seconds"] / protocol["max_steps"])
+            steps.setdefault(run_kind(protocol), []).append(
+                report["train_seconds"] / protocol["max_steps"]
+            )
             for name, result in report.get("results", {}).items():
                 if isinstance(result, dict) and result.get("seconds"):
                     tests.setdefault(name, []).append(result["seconds"])
     # The median: a run that was paused (kill -STOP) says nothing of the step cost.
-    return ({k: statistics.median(v) for k, v in steps.items()},
-            {k: statistics.median(v) for k, v in tests.items()}, used)
+    return (
+        {k: statistics.median(v) for k, v in steps.items()},
+        {k: statistics.median(v) for k, v in tests.items()},
+        used,
+    )
 
 
 def estimate_seconds(
-    runs: List[Tuple[int, System]], settings: Dict, test_names: List[str], step_seconds: Dict[str, float],
+    runs: List[Tuple[int, System]],
+    settings: Dict,
+    test_names: List[str],
+    step_seconds: Dict[str, float],
     test_seconds: Dict[str, float],
 ) -> Optional[float]:
     """Training and test time of ``runs`` from measured costs; None where a
@@ -249,7 +297,9 @@ def _run(cmd: List[str], log: Optional[Path]) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf8") as file_:
         if subprocess.run(cmd, stdout=file_, stderr=subprocess.STDOUT).returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[2:4]) if cmd[1] == '-m' else Path(cmd[1]).name} failed; see {log}")
+            raise RuntimeError(
+                f"{' '.join(cmd[2:4]) if cmd[1] == '-m' else Path(cmd[1]).name} failed; see {log}"
+            )
 
 
 def run_grid(plan: GridPlan, runs: List[Tuple[int, System]], workers: int = 1) -> None:
@@ -260,20 +310,39 @@ def run_grid(plan: GridPlan, runs: List[Tuple[int, System]], workers: int = 1) -
         durations: List[float] = []
         for i, (seed, sys_) in enumerate(runs, 1):
             remaining = len(runs) - i + 1
-            eta = f", ~{remaining * sum(durations) / len(durations) / 60:.0f} min for the {remaining} left" if durations else ""
+            eta = (
+                f", ~{remaining * sum(durations) / len(durations) / 60:.0f} min for the {remaining} left"
+                if durations
+                else ""
+            )
             start = time.perf_counter()
-            if run_one(plan, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed, sys_, log_to_file=False, eta=eta):
+            if run_one(
+                plan,
+                f"[{i}/{len(runs)}] {sys_.name} seed {seed}",
+                seed,
+                sys_,
+                log_to_file=False,
+                eta=eta,
+            ):
                 durations.append(time.perf_counter() - start)
         return
     # Each run is its own process, so threads only wait; runs start in
     # seed order, and one failure does not stop the others.
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            pool.submit(run_one, plan, f"[{i}/{len(runs)}] {sys_.name} seed {seed}", seed, sys_,
-                        log_to_file=True): (seed, sys_.name)
+            pool.submit(
+                run_one,
+                plan,
+                f"[{i}/{len(runs)}] {sys_.name} seed {seed}",
+                seed,
+                sys_,
+                log_to_file=True,
+            ): (seed, sys_.name)
             for i, (seed, sys_) in enumerate(runs, 1)
         }
-        failed = [(futures[f], f.exception()) for f in as_completed(futures) if f.exception() is not None]
+        failed = [
+            (futures[f], f.exception()) for f in as_completed(futures) if f.exception() is not None
+        ]
     for (seed, name), error in failed:
         print(f"{name} seed {seed} failed: {error}", file=sys.stderr, flush=True)
     if failed:
@@ -281,20 +350,36 @@ def run_grid(plan: GridPlan, runs: List[Tuple[int, System]], workers: int = 1) -
 
 
 def print_estimate(
-    runs: List[Tuple[int, System]], settings: Dict, test_names: List[str], reports_dir: Path, timing_from: List[Path]
+    runs: List[Tuple[int, System]],
+    settings: Dict,
+    test_names: List[str],
+    reports_dir: Path,
+    timing_from: List[Path],
 ) -> None:
     """Print how long the runs without a report will take, from the step
     times measured in finished runs of the same encoder and device."""
-    left = [(seed, s) for seed, s in runs if not (reports_dir / f"{s.name}-seed{seed}.json").exists()]
+    left = [
+        (seed, s) for seed, s in runs if not (reports_dir / f"{s.name}-seed{seed}.json").exists()
+    ]
     device = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
-    step_seconds, test_seconds, used = measured_costs([reports_dir, *timing_from], settings["encoder"], device)
+    step_seconds, test_seconds, used = measured_costs(
+        [reports_dir, *timing_from], settings["encoder"], device
+    )
     seconds = estimate_seconds(left, settings, test_names, step_seconds, test_seconds)
     if not left:
         print(f"All {len(runs)} runs have reports in {reports_dir}", flush=True)
     elif seconds is None:
-        print(f"{len(left)} of {len(runs)} runs left; no finished run of each kind to estimate their time from "
-              f"(measured: {', '.join(step_seconds) or 'none'})", flush=True)
+        print(
+            f"{len(left)} of {len(runs)} runs left; no finished run of each kind to estimate their time from "
+            f"(measured: {', '.join(step_seconds) or 'none'})",
+            flush=True,
+        )
     else:
-        rates = ", ".join(f"{kind} {rate:.2f} s/step" for kind, rate in sorted(step_seconds.items()))
-        print(f"{len(left)} of {len(runs)} runs left: about "
-              f"{seconds / 3600:.1f} h on this {device.upper()} ({rates}; from {used} finished runs)", flush=True)
+        rates = ", ".join(
+            f"{kind} {rate:.2f} s/step" for kind, rate in sorted(step_seconds.items())
+        )
+        print(
+            f"{len(left)} of {len(runs)} runs left: about "
+            f"{seconds / 3600:.1f} h on this {device.upper()} ({rates}; from {used} finished runs)",
+            flush=True,
+        )

@@ -19,6 +19,7 @@ Systems are ``NAME -> {config.key: value}`` entries of a YAML file (the
       paths.pairs: corpus/pairs/google
       components.conner.transitions: learned
 """
+
 import json
 import math
 import sys
@@ -94,13 +95,20 @@ def override_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
-def run_overrides(output: Path, settings: Dict, seed: Optional[int], system: System) -> Dict[str, Any]:
+def run_overrides(
+    output: Path, settings: Dict, seed: Optional[int], system: System
+) -> Dict[str, Any]:
     """Every override of one run's ``spacy train``, in command order: where
     its loss log goes (its output folder), then :func:`config_overrides`."""
-    return {"paths.loss_log": str(output / "losses.jsonl"), **config_overrides(settings, seed, system)}
+    return {
+        "paths.loss_log": str(output / "losses.jsonl"),
+        **config_overrides(settings, seed, system),
+    }
 
 
-def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int], system: System) -> List[str]:
+def train_command(
+    config: Path, output: Path, settings: Dict, seed: Optional[int], system: System
+) -> List[str]:
     """The ``spacy train`` command line of one (system, seed); without
     ``settings["gpu_id"]`` spaCy's default (-1, the CPU) applies."""
     cmd = [sys.executable, "-m", "spacy", "train", str(config), "--output", str(output)]
@@ -111,7 +119,9 @@ def train_command(config: Path, output: Path, settings: Dict, seed: Optional[int
     return cmd
 
 
-def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Path) -> Dict[str, Tuple[Any, Any]]:
+def changed_settings(
+    config: Path, overrides: Dict[str, Any], trained_config: Path
+) -> Dict[str, Tuple[Any, Any]]:
     """The settings that ``config`` with ``overrides`` gives another value
     than a pipeline trained before (its saved ``config.cfg``) was trained
     with: ``{key: (now, then)}``. Only keys that both hold count, because a
@@ -119,10 +129,14 @@ def changed_settings(config: Path, overrides: Dict[str, Any], trained_config: Pa
     holds the defaults spaCy filled in."""
     now = dict_to_dot(load_config(config, overrides=overrides, interpolate=True))
     then = dict_to_dot(load_config(trained_config, interpolate=True))
-    return {key: (value, then[key]) for key, value in now.items() if key in then and then[key] != value}
+    return {
+        key: (value, then[key]) for key, value in now.items() if key in then and then[key] != value
+    }
 
 
-def epoch_schedule(n_sentences: int, epochs: float, batch_size: int, evaluations: int = 10) -> Tuple[int, int]:
+def epoch_schedule(
+    n_sentences: int, epochs: float, batch_size: int, evaluations: int = 10
+) -> Tuple[int, int]:
     """Training steps and evaluation frequency of ``epochs`` passes over
     ``n_sentences`` labeled sentences in batches of ``batch_size``.
 
@@ -134,7 +148,9 @@ def epoch_schedule(n_sentences: int, epochs: float, batch_size: int, evaluations
     if n_sentences < 1:
         raise ValueError(f"no training sentences to schedule ({n_sentences})")
     if epochs <= 0 or batch_size < 1 or evaluations < 1:
-        raise ValueError(f"epochs ({epochs}), batch size ({batch_size}) and evaluations ({evaluations}) must be positive")
+        raise ValueError(
+            f"epochs ({epochs}), batch size ({batch_size}) and evaluations ({evaluations}) must be positive"
+        )
     steps = math.ceil(epochs * n_sentences / batch_size)
     return steps, max(1, steps // evaluations)
 
@@ -144,12 +160,18 @@ def labeled_batch_size(config: Path) -> int:
     batcher = load_config(config, interpolate=False)["training"]["batcher"]
     size = batcher.get("labeled", batcher).get("size")
     if not isinstance(size, int):
-        raise typer.BadParameter(f"{config}: [training.batcher.labeled] has no integer size to count epochs with")
+        raise typer.BadParameter(
+            f"{config}: [training.batcher.labeled] has no integer size to count epochs with"
+        )
     return size
 
 
 def with_epoch_schedule(
-    config: Path, settings: Dict, epochs: Optional[float], evaluations: int = 10, verbose: bool = False
+    config: Path,
+    settings: Dict,
+    epochs: Optional[float],
+    evaluations: int = 10,
+    verbose: bool = False,
 ) -> Dict:
     """``settings`` with ``max_steps`` and ``eval_frequency`` from ``epochs``
     over the training DocBin (``settings["train"]``); unchanged without
@@ -165,6 +187,9 @@ def with_epoch_schedule(
     batch_size = labeled_batch_size(config)
     steps, frequency = epoch_schedule(n_sentences, epochs, batch_size, evaluations)
     if verbose:
-        print(f"{epochs:g} epoch{'' if epochs == 1 else 's'} of {n_sentences} sentences ({train}), {batch_size} a step: "
-              f"{steps} steps, an evaluation every {frequency}", flush=True)
+        print(
+            f"{epochs:g} epoch{'' if epochs == 1 else 's'} of {n_sentences} sentences ({train}), {batch_size} a step: "
+            f"{steps} steps, an evaluation every {frequency}",
+            flush=True,
+        )
     return {**settings, "max_steps": steps, "eval_frequency": frequency}

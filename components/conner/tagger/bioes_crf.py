@@ -18,6 +18,7 @@ gives those tokens' other tags a score of minus infinity.
 
 No spaCy or Thinc here: :mod:`conner.tagger.crf` wraps the module for Thinc.
 """
+
 from typing import List, Optional
 
 import numpy
@@ -83,7 +84,11 @@ class ConstrainedCRF(CRF):
 
     @property
     def transitions(self) -> torch.Tensor:  # type: ignore[override]
-        return self.transition_scores + self.transition_penalty if self.constrained else self.transition_scores
+        return (
+            self.transition_scores + self.transition_penalty
+            if self.constrained
+            else self.transition_scores
+        )
 
     def decode(  # type: ignore[override]
         self,
@@ -104,7 +109,12 @@ class ConstrainedCRF(CRF):
                 mask = torch.ones(emissions.shape[:2], dtype=torch.bool, device=emissions.device)
             with torch.no_grad():
                 paths = constrained_viterbi(
-                    emissions, mask, allowed, self.start_transitions, self.transitions, self.end_transitions
+                    emissions,
+                    mask,
+                    allowed,
+                    self.start_transitions,
+                    self.transitions,
+                    self.end_transitions,
                 )
             return [row[: int(n)].tolist() for row, n in zip(paths, mask.sum(1))]
         finally:
@@ -168,7 +178,11 @@ def constrained_viterbi(
         history.append(previous)
     # Backtrack on the CPU: one transfer, not one per token.
     last = (best + end).argmax(dim=1).cpu().numpy()
-    back = torch.stack(history).cpu().numpy() if history else numpy.zeros((0, batch, n_tags), dtype="int64")
+    back = (
+        torch.stack(history).cpu().numpy()
+        if history
+        else numpy.zeros((0, batch, n_tags), dtype="int64")
+    )
     for b, n in enumerate(mask.sum(dim=1).tolist()):
         if n == 0:
             continue

@@ -13,6 +13,7 @@ takes ``(emissions, mask, tags)``:
 Gradients of the transition parameters stay inside the PyTorch shim and are
 applied by ``Model.finish_update`` like any other Thinc parameter.
 """
+
 from typing import Any, Callable, Optional, Tuple, Union, cast
 
 import numpy
@@ -25,12 +26,12 @@ from .bioes_crf import ConstrainedCRF
 from .tags import TagSet
 
 # (emissions, mask, gold tags or None), or (emissions, mask, None, allowed tags) to decode.
-CRFInput = Union[Tuple[Floats3d, Floats2d, Optional[Ints2d]], Tuple[Floats3d, Floats2d, None, Array3d]]
+CRFInput = Union[
+    Tuple[Floats3d, Floats2d, Optional[Ints2d]], Tuple[Floats3d, Floats2d, None, Array3d]
+]
 
 
-def build_crf(
-    tagset: TagSet, transitions: str = "constrained"
-) -> Model[CRFInput, Any]:
+def build_crf(tagset: TagSet, transitions: str = "constrained") -> Model[CRFInput, Any]:
     """Wrap a ConstrainedCRF over ``tagset`` for Thinc (``transitions``: see
     the module docstring)."""
     return PyTorchWrapper_v2(
@@ -78,9 +79,7 @@ def _convert_outputs(
     return torch2xp(output), lambda d: ArgsKwargs(args=(), kwargs={})
 
 
-def pad_emissions(
-    emissions: list, xp: Any = numpy
-) -> Tuple[Floats3d, Floats2d]:
+def pad_emissions(emissions: list, xp: Any = numpy) -> Tuple[Floats3d, Floats2d]:
     """Stack per-doc (n_tokens, n_tags) arrays into (batch, max_len, n_tags) + mask."""
     lengths = [len(e) for e in emissions]
     n_tags = emissions[0].shape[1]

@@ -5,6 +5,7 @@ emission scores per Doc. The CRF over those scores is a separate layer
 (ref ``"crf"``), because its size depends on the labels, which are only
 known when the component is initialized (or loaded from disk).
 """
+
 from typing import List, Optional
 
 from spacy.tokens import Doc

@@ -24,6 +24,7 @@ the same alignment of the same text. Blank words are kept ``O``:
 * in training, their gold tag is ``O`` and an entity that contains them is
   split around them, as inference would tag it.
 """
+
 import functools
 import unicodedata
 from typing import List, Optional, Sequence

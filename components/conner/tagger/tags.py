@@ -6,6 +6,7 @@ index 0 is ``O``; then, for each label in sorted order, ``B-``, ``I-``,
 :func:`preset_tags` and :meth:`TagSet.allowed_tags` turn the entities set
 before the tagger runs into the tags that decoding must keep.
 """
+
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 

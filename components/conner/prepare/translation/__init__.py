@@ -1,4 +1,5 @@
 """Alignment-free translation of target sentences into conjugate Docs (ConNER 2.3)."""
+
 from .cache import CachedTranslator, TranslationCache
 from .engines import (
     BaseEngine,

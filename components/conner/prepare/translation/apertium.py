@@ -11,6 +11,7 @@ only formatting, and structural transfer reorders words across it
 ends a paragraph, so every text is translated on its own. The line count of
 the output is checked before anything is returned.
 """
+
 import shutil
 import subprocess
 from typing import Dict, List, NamedTuple, Optional
@@ -19,8 +20,18 @@ from .engines import BaseEngine, TranslationError, check_count
 
 # ISO 639-1 codes (what spaCy uses) to Apertium's ISO 639-3 codes.
 ISO3 = {
-    "ca": "cat", "de": "deu", "en": "eng", "es": "spa", "eu": "eus", "fr": "fra",
-    "gl": "glg", "it": "ita", "nl": "nld", "oc": "oci", "pt": "por", "ro": "ron",
+    "ca": "cat",
+    "de": "deu",
+    "en": "eng",
+    "es": "spa",
+    "eu": "eus",
+    "fr": "fra",
+    "gl": "glg",
+    "it": "ita",
+    "nl": "nld",
+    "oc": "oci",
+    "pt": "por",
+    "ro": "ron",
 }
 SEPARATOR = "\n\n"
 
@@ -71,7 +82,9 @@ def debian_package(mode: str) -> str:
     return "apertium-" + "-".join(sorted(base.split("-")))
 
 
-def missing_mode_message(mode: str, modes: List[str], src_lang: str, tgt_lang: str, explicit: bool) -> str:
+def missing_mode_message(
+    mode: str, modes: List[str], src_lang: str, tgt_lang: str, explicit: bool
+) -> str:
     """One line: the direction is not installed, and what to install (or use) instead."""
     if not explicit and tgt_lang in ENGLISH and apertium_pair(src_lang) is None:
         return (

@@ -11,6 +11,7 @@ the batch in flight and, started again, re-translates nothing it finished.
 Empty translations are not stored: they mean "lost" (a stored engine's
 missing sentence, an engine that output nothing) and deserve a new try.
 """
+
 import sqlite3
 import time
 from pathlib import Path

@@ -9,6 +9,7 @@ of silently shifting every later translation onto the wrong sentence.
 Engines are registered by name and imported lazily, so that asking for
 ``apertium`` never imports ``transformers``.
 """
+
 import importlib
 import re
 import unicodedata
@@ -49,9 +50,7 @@ def clean_line(text: str) -> str:
     # Control characters (category Cc: NUL, DEL, ...) break line-based tools
     # and carry no meaning; tabs become spaces.
     text = "".join(
-        " " if ch == "\t" else ch
-        for ch in text
-        if ch == "\t" or unicodedata.category(ch) != "Cc"
+        " " if ch == "\t" else ch for ch in text if ch == "\t" or unicodedata.category(ch) != "Cc"
     )
     return text.strip()
 

@@ -7,6 +7,7 @@ and 5xx answers and network errors are retried with exponential backoff
 (honouring ``Retry-After``); after the last retry a ``TranslationError``
 names the status and the number of attempts.
 """
+
 import json
 import os
 import time
@@ -68,13 +69,15 @@ class GoogleEngine(BaseEngine):
     def _translate(self, lines: List[str]) -> List[str]:
         translations: List[str] = []
         for chunk in self._chunks(lines):
-            data = self._post({
-                "q": chunk,
-                "source": self.src_lang,
-                "target": self.tgt_lang,
-                "format": "text",
-                "model": self.api_model,
-            })
+            data = self._post(
+                {
+                    "q": chunk,
+                    "source": self.src_lang,
+                    "target": self.tgt_lang,
+                    "format": "text",
+                    "model": self.api_model,
+                }
+            )
             try:
                 got = [t["translatedText"] for t in data["data"]["translations"]]
             except (KeyError, TypeError) as err:
@@ -88,8 +91,7 @@ class GoogleEngine(BaseEngine):
         chars = 0
         for line in lines:
             if chunk and (
-                len(chunk) >= self.max_per_request
-                or chars + len(line) > self.max_chars_per_request
+                len(chunk) >= self.max_per_request or chars + len(line) > self.max_chars_per_request
             ):
                 yield chunk
                 chunk, chars = [], 0
@@ -103,7 +105,9 @@ class GoogleEngine(BaseEngine):
         last_error = ""
         for attempt in range(self.max_retries + 1):
             request = urllib.request.Request(
-                self.url, data=payload, method="POST",
+                self.url,
+                data=payload,
+                method="POST",
                 headers={"Content-Type": "application/json; charset=utf-8"},
             )
             retry_after = None
@@ -115,7 +119,9 @@ class GoogleEngine(BaseEngine):
                 last_error = f"HTTP {err.code}: {detail}"
                 if err.code not in RETRY_STATUSES:
                     # 400/403 (bad key, bad language) will not get better.
-                    raise TranslationError(f"Google Translate request failed: {last_error}") from err
+                    raise TranslationError(
+                        f"Google Translate request failed: {last_error}"
+                    ) from err
                 retry_after = err.headers.get("Retry-After")
             except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
                 last_error = f"network error: {err}"
@@ -128,7 +134,7 @@ class GoogleEngine(BaseEngine):
         )
 
     def _delay(self, attempt: int, retry_after: Optional[str]) -> float:
-        delay = self.backoff * (2 ** attempt)
+        delay = self.backoff * (2**attempt)
         if retry_after:
             try:
                 delay = max(delay, float(retry_after))

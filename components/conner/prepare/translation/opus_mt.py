@@ -12,6 +12,7 @@ name that cannot be loaded (offline and not in the Hugging Face cache, or
 no such model) is one :class:`TranslationError` line saying so and how to
 give a local folder; the numeric options are checked before anything loads.
 """
+
 import os
 from pathlib import Path
 from typing import List, Optional
@@ -29,8 +30,10 @@ def check_positive(name: str, value, optional: bool = False) -> None:
 
 def offline() -> bool:
     """Whether the Hugging Face hub is switched off (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE)."""
-    return any(os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE")
-               for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return any(
+        os.environ.get(var, "").upper() in ("1", "ON", "YES", "TRUE")
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
 
 
 def is_local_path(name: str) -> bool:
@@ -63,8 +66,12 @@ class OpusMTEngine(BaseEngine):
         import torch
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        for name, value, optional in (("batch_size", batch_size, False), ("num_beams", num_beams, False),
-                                      ("max_length", max_length, True), ("max_new_tokens", max_new_tokens, True)):
+        for name, value, optional in (
+            ("batch_size", batch_size, False),
+            ("num_beams", num_beams, False),
+            ("max_length", max_length, True),
+            ("max_new_tokens", max_new_tokens, True),
+        ):
             check_positive(name, value, optional)
         model = str(model or f"Helsinki-NLP/opus-mt-{src_lang}-{tgt_lang}")
         source = str(Path(model).expanduser()) if is_local_path(model) else model
@@ -76,16 +83,23 @@ class OpusMTEngine(BaseEngine):
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError):
-            raise TranslationError(f"opus-mt option device must name a torch device, got {device!r}") from None
+            raise TranslationError(
+                f"opus-mt option device must name a torch device, got {device!r}"
+            ) from None
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source)
             network = AutoModelForSeq2SeqLM.from_pretrained(source)
         except OSError as err:  # not cached offline, no such hub name, no network
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             if local:
-                raise TranslationError(f"cannot load the Opus-MT model folder {model}: {reason}") from None
-            why = (" offline: HF_HUB_OFFLINE is set and it is not in the Hugging Face cache" if offline()
-                   else f": it is not in the Hugging Face cache and the hub did not provide it ({reason})")
+                raise TranslationError(
+                    f"cannot load the Opus-MT model folder {model}: {reason}"
+                ) from None
+            why = (
+                " offline: HF_HUB_OFFLINE is set and it is not in the Hugging Face cache"
+                if offline()
+                else f": it is not in the Hugging Face cache and the hub did not provide it ({reason})"
+            )
             raise TranslationError(
                 f"could not load the Opus-MT model {model!r}{why}; give a local folder of a MarianMT "
                 "model with --option model=PATH"

@@ -10,6 +10,7 @@ whatever punctuation the engine glued to the placeholder. The target Doc
 keeps only the spans whose placeholder survived; both Docs get the same
 pair id.
 """
+
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,10 +20,23 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from tqdm import tqdm
 
-from ...consistency.extensions import CONJUGATE_ROLE, SPAN_LABELS_KEY, conjugate_id, set_conjugate_spans
+from ...consistency.extensions import (
+    CONJUGATE_ROLE,
+    SPAN_LABELS_KEY,
+    conjugate_id,
+    set_conjugate_spans,
+)
 from .cache import CachedTranslator, TranslationCache
 from .engines import TranslationEngine
-from .placeholders import FLAG_KINDS, REPAIR_KINDS, Piece, fill, find_placeholders, make_placeholder, mask_spans
+from .placeholders import (
+    FLAG_KINDS,
+    REPAIR_KINDS,
+    Piece,
+    fill,
+    find_placeholders,
+    make_placeholder,
+    mask_spans,
+)
 
 
 @dataclass
@@ -165,16 +179,24 @@ class _Translator:
             summary.placeholder_collisions += 1
             return None
         pair_id = conjugate_id(doc) or str(number)
-        return _Masked(doc, pair_id, [k for k, _, _ in kept], [(s, e) for _, s, e in kept],
-                       placeholders, text, [s.text for s in spans])
+        return _Masked(
+            doc,
+            pair_id,
+            [k for k, _, _ in kept],
+            [(s, e) for _, s, e in kept],
+            placeholders,
+            text,
+            [s.text for s in spans],
+        )
 
     def translate(self, batch: List[_Masked]) -> Iterator[Tuple[Doc, Doc]]:
         texts = [m.text for m in batch] + [t for m in batch for t in m.span_texts]
         results = self.translator.translate(texts)
-        span_results = iter(results[len(batch):])
+        span_results = iter(results[len(batch) :])
         for masked, translation in zip(batch, results):
-            span_translations = {i: " ".join(next(span_results).split())
-                                 for i in range(len(masked.placeholders))}
+            span_translations = {
+                i: " ".join(next(span_results).split()) for i in range(len(masked.placeholders))
+            }
             pair = self._pair(masked, translation, span_translations)
             if pair is not None:
                 yield pair
@@ -200,10 +222,18 @@ class _Translator:
         target = masked.doc.copy()
         target.user_data.pop(SPAN_LABELS_KEY, None)
         kept = sorted(token_spans)
-        set_conjugate_spans(target, masked.pair_id, "target",
-                            [[masked.keys[i], *masked.token_spans[i]] for i in kept])
-        set_conjugate_spans(translated_doc, masked.pair_id, "translation",
-                            [[masked.keys[i], *token_spans[i]] for i in kept])
+        set_conjugate_spans(
+            target,
+            masked.pair_id,
+            "target",
+            [[masked.keys[i], *masked.token_spans[i]] for i in kept],
+        )
+        set_conjugate_spans(
+            translated_doc,
+            masked.pair_id,
+            "translation",
+            [[masked.keys[i], *token_spans[i]] for i in kept],
+        )
         summary.pairs_kept += 1
         summary.spans_kept += len(kept)
         return target, translated_doc

@@ -29,6 +29,7 @@ Glued neighbours (``SPAN0,``, ``(SPAN0)``, ``SPAN0s``) are counted as
 need no repair because the inserted span is tokenized on its own, so its
 token boundaries are exact whatever surrounds it.
 """
+
 import re
 import unicodedata
 from collections import Counter
@@ -51,7 +52,9 @@ def make_placeholder(index: int, label: Optional[str] = None) -> str:
     return f"{prefix}{index}"
 
 
-def mask_spans(text: str, char_spans: Sequence[Tuple[int, int]], placeholders: Sequence[str]) -> str:
+def mask_spans(
+    text: str, char_spans: Sequence[Tuple[int, int]], placeholders: Sequence[str]
+) -> str:
     """``text`` with each ``(start, end)`` character range replaced by its placeholder.
 
     Ranges must be sorted and must not overlap.
@@ -131,7 +134,7 @@ def _kind(match: "re.Match[str]", placeholder: str) -> str:
 
 
 def _glued(text: str, start: int, end: int) -> Optional[str]:
-    """"punctuation" or "text" if a non-space character touches [start, end)."""
+    """ "punctuation" or "text" if a non-space character touches [start, end)."""
     neighbours = [text[i] for i in (start - 1, end) if 0 <= i < len(text)]
     glued = [ch for ch in neighbours if not ch.isspace()]
     if not glued:

@@ -26,6 +26,7 @@ default (``on_missing="error"``); with ``on_missing="empty"`` it translates
 to "" and is counted in ``stats["missing"]``, and the pipeline then drops
 that sentence or span like any lost translation.
 """
+
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -88,7 +89,9 @@ def read_release(folder: PathLike) -> Tuple[Dict[str, str], ReleaseStats]:
         source_runs, translation_runs = pair.kept_runs()
         placeholders = {key: make_placeholder(i) for i, (key, _, _) in enumerate(source_runs)}
         source_text = masked_text(source.words, source_runs, placeholders)
-        mapping[normalize(source_text)] = masked_text(translation.words, translation_runs, placeholders)
+        mapping[normalize(source_text)] = masked_text(
+            translation.words, translation_runs, placeholders
+        )
         stats.spans += len(source_runs)
         span_texts = {run[0]: source.span_text(run) for run in source_runs}
         for run in translation_runs:
@@ -98,7 +101,7 @@ def read_release(folder: PathLike) -> Tuple[Dict[str, str], ReleaseStats]:
         stats.lost_spans += len(lost)
         lost_texts.update(span_texts[key] for key in lost)
     for span, votes in span_votes.items():
-        (best, count), = votes.most_common(1)
+        ((best, count),) = votes.most_common(1)
         mapping.setdefault(normalize(span), best)
         if len(votes) > 1:
             stats.ambiguous_span_texts += 1
@@ -131,7 +134,9 @@ def read_pairs(path: PathLike) -> Dict[str, str]:
                     raise ValueError(f"{path}:{number}: expected source<TAB>translation")
                 source, translation = parts
             else:
-                raise ValueError(f"{path}: stored translations must be .tsv, .jsonl or a release folder")
+                raise ValueError(
+                    f"{path}: stored translations must be .tsv, .jsonl or a release folder"
+                )
             mapping[normalize(source)] = translation
     return mapping
 
