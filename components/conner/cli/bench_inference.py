@@ -19,17 +19,20 @@ the peak and steady RSS of ``spacy.load`` (in a fresh process, see
     conner bench inference training/conner-vanilla/model-best --test es=corpus/es_test.spacy
 """
 
+import functools
 import resource
 import time
 from pathlib import Path
 from statistics import median
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, cast
 
 import srsly
 import torch
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
+from spacy_transformers import Transformer
+from spacy_transformers.layers.transformer_model import TransformerModel
 
 from ..files.outputs import atomic_output
 from ..transformer.adapter import forward_function, set_forward_function
@@ -49,7 +52,9 @@ from .pipelines import load_pipeline
 
 def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:
     """The encoder alone over ``sentences`` (sorted by length, or file order)."""
-    trf = nlp.get_pipe("transformer").model
+    # get_pipe is typed as a plain callable; this pipe's model is a TransformerModel.
+    pipe = cast(Transformer, nlp.get_pipe("transformer"))
+    trf = cast(TransformerModel, pipe.model)
     tokenizer, encoder = trf.tokenizer, trf.transformer
     ids = tokenizer(sentences, is_split_into_words=True, truncation=True)["input_ids"]
     if order == "sorted":
@@ -106,7 +111,7 @@ def bench_inference_cli(
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1) from None
 
-    wrapper = nlp.get_pipe("transformer").model.layers[0]
+    wrapper = cast(Transformer, nlp.get_pipe("transformer")).model.layers[0]
     unsorted_forward = getattr(forward_function(wrapper), "unsorted", forward_function(wrapper))
     set_forward_function(wrapper, unsorted_forward)
     sort_encoder_batches(wrapper, max_padded)
@@ -119,17 +124,13 @@ def bench_inference_cli(
         words = sum(len(d) for d in docs)
         sentences = [[t.text for t in d] for d in docs]
         runs: Dict[str, Callable[[], object]] = {
-            "raw sorted": lambda sentences=sentences: raw_forward(
-                nlp, sentences, "sorted", raw_padded
-            ),
-            "raw file order": lambda sentences=sentences: raw_forward(
-                nlp, sentences, "file", raw_padded
-            ),
-            "pipe sorted": lambda docs=docs: pipe_entities(nlp, docs, size),
-            "pipe unsorted": lambda docs=docs: pipe_entities(nlp, docs, size),
+            "raw sorted": functools.partial(raw_forward, nlp, sentences, "sorted", raw_padded),
+            "raw file order": functools.partial(raw_forward, nlp, sentences, "file", raw_padded),
+            "pipe sorted": functools.partial(pipe_entities, nlp, docs, size),
+            "pipe unsorted": functools.partial(pipe_entities, nlp, docs, size),
         }
         seconds: Dict[str, List[float]] = {k: [] for k in runs}
-        entities = {}
+        entities: Dict[str, Any] = {}  # pipe_entities' lists of the pipe runs
         for _ in range(rounds):
             for label, run in runs.items():
                 set_forward_function(

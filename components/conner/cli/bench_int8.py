@@ -24,7 +24,7 @@ only: with ``--gpu-id`` set, the run stops with the reason.
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import srsly
 import torch
@@ -165,7 +165,10 @@ def bench_int8_cli(
         tag_docs(nlp, first, batch_size)
     print(f"{model}: nlp.pipe batch size {batch_size}, torch threads {torch.get_num_threads()}")
     results: Dict[str, Dict] = {}
-    totals = {v: {"words": 0, "seconds": 0.0, "encoder_seconds": 0.0} for v in VARIANTS}
+    # summary()'s arguments per variant: words (int) and seconds (float).
+    totals: Dict[str, Dict[str, Any]] = {
+        v: {"words": 0, "seconds": 0.0, "encoder_seconds": 0.0} for v in VARIANTS
+    }
     for name, gold in golds.items():
         words = sum(len(doc) for doc in gold)
         row: Dict = {"sentences": len(gold), "words": words}

@@ -11,11 +11,12 @@ when the time ratio is not above the token ratio.
     conner bench step configs/conner.cfg corpus/en_train.spacy corpus/pairs_es_google.spacy
 """
 
+import functools
 import random
 import time
 from pathlib import Path
 from statistics import median
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, cast
 
 import srsly
 import typer
@@ -23,6 +24,8 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 from spacy.training import Example
 from spacy.util import load_config, load_model_from_config, registry
+from spacy_transformers import Transformer
+from spacy_transformers.layers.transformer_model import TransformerModel
 from thinc.api import require_gpu
 
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
@@ -37,7 +40,9 @@ def build(config_path: Path, overrides: Dict) -> Language:
 
 def subword_count(nlp: Language, examples: List[Example]) -> int:
     """Sub-word tokens the transformer sees for the batch's docs (incl. specials)."""
-    tokenizer = nlp.get_pipe("transformer").model.tokenizer
+    # get_pipe is typed as a plain callable; this pipe's model is a TransformerModel.
+    pipe = cast(Transformer, nlp.get_pipe("transformer"))
+    tokenizer = cast(TransformerModel, pipe.model).tokenizer
     texts = [[t.text for t in eg.predicted] for eg in examples]
     return sum(len(ids) for ids in tokenizer(texts, is_split_into_words=True)["input_ids"])
 
@@ -77,7 +82,7 @@ def bench_step_cli(
             for d in DocBin().from_disk(train_path).get_docs(nlp.vocab)
         ]
         # Runs [initialize.after_init] too: the word embeddings are frozen as in training.
-        optimizers[name] = nlp.initialize(lambda examples=examples: examples)
+        optimizers[name] = nlp.initialize(functools.partial(list, examples))
         batcher = registry.resolve(nlp.config.interpolate()["training"])["batcher"]
         random.Random(seed).shuffle(examples)
         batchers[name] = batcher(examples)

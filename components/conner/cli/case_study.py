@@ -99,7 +99,8 @@ def entities(doc: Doc) -> List[Entity]:
 class Case(NamedTuple):
     """A sentence where A and B differ."""
 
-    index: int
+    # Shadows tuple.index, which nothing calls on a Case.
+    index: int  # type: ignore[assignment]
     gold: Doc
     a: Doc
     b: Doc

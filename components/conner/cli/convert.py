@@ -23,7 +23,7 @@ replace the input and appear only once complete (``conner.files.outputs``).
 import codecs
 import random
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
 import srsly
@@ -116,7 +116,7 @@ def convert(
     if limit > 0:
         kept = kept[:limit]
     write_docbin(kept, lang, output_path)
-    report = {
+    report: Dict[str, Any] = {
         "input": str(input_path),
         "member": member,
         "output": str(output_path),

@@ -13,7 +13,7 @@ against PER/LOC), scores 0 by construction: it is scored, with a warning.
 
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 import srsly
 import typer
@@ -179,7 +179,7 @@ def evaluate_cli(
         warning = label_warning(name, path, gold, predicted, model_labels)
         if warning is not None:
             typer.echo(f"Warning: {warning}", err=True)
-    report = {
+    report: Dict[str, Any] = {
         "system": system or str(model),
         "model": str(model),
         "protocol": training_protocol(nlp),

@@ -16,7 +16,7 @@ only fails at the first update instead of training with mismatched terms.
 """
 
 import itertools
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from spacy.training import Example
 from spacy.util import registry
@@ -29,7 +29,7 @@ from .extensions import (
     CONJUGATE_SPANS,
     DROPOUT_TWIN,
 )
-from .pairs import PairStream, unannotated_example
+from .pairs import Pair, PairStream, unannotated_example
 
 Batcher = Callable[[Iterable[Example]], Iterator[List[Example]]]
 BatchSettings = Tuple[float, float, str]  # alpha, beta, dropout_on
@@ -59,7 +59,8 @@ def configure_consistency_batcher(
     for name, value in (("alpha", alpha), ("beta", beta)):
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
-    stream = {"pairs": None}  # one stream for the whole run: it cycles across epochs
+    # One stream for the whole run: it cycles across epochs.
+    stream: Dict[str, Optional[Iterator[Pair]]] = {"pairs": None}
     settings: BatchSettings = (alpha, beta, dropout_on)
 
     def batcher(items: Iterable[Example]) -> Iterator[List[Example]]:
@@ -72,9 +73,10 @@ def configure_consistency_batcher(
                 and (beta > 0 or (alpha > 0 and dropout_on == "unlabeled"))
                 and batch
             ):
-                if stream["pairs"] is None:
-                    stream["pairs"] = pairs(batch[0].predicted.vocab)
-                for target, translation in itertools.islice(stream["pairs"], pairs_per_batch):
+                pair_stream = stream["pairs"]
+                if pair_stream is None:
+                    pair_stream = stream["pairs"] = pairs(batch[0].predicted.vocab)
+                for target, translation in itertools.islice(pair_stream, pairs_per_batch):
                     targets.append(target)
                     translations.append(translation)
             if beta == 0:  # the translations only serve translation consistency

@@ -10,20 +10,43 @@ reports (``conner evaluate --pairs``).
 
 import random
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple, cast
 
 import torch
 from spacy.language import Language
+from spacy.pipeline import Pipe
 from spacy.tokens import Doc
-from thinc.api import xp2torch
+from thinc.api import Model, xp2torch
 
+from ..settings import TokenDistribution
 from ..tagger.crf import crf_module, pad_emissions
 from ..tagger.tags import TagSet
 from .groups import find_consistency_groups
 from .losses import CRFParams, span_log_distribution, token_log_probs
 from .pairs import bare_copy, load_pairs
 
-DISTRIBUTIONS = ("softmax", "crf")
+DISTRIBUTIONS: Tuple[TokenDistribution, ...] = ("softmax", "crf")
+
+
+class LossWeights(Protocol):
+    """The weights of L_drop and L_trans (:class:`conner.component.ConsistencyWeights`)."""
+
+    @property
+    def alpha(self) -> float: ...
+
+    @property
+    def beta(self) -> float: ...
+
+
+class ConnerPipe(Protocol):
+    """What the diagnostics and the training logger read of the conner pipe
+    (:class:`conner.component.ConnerTagger`, on a floor above this module)."""
+
+    model: Model
+    weights: LossWeights
+
+    @property
+    def tagset(self) -> TagSet: ...
 
 
 def span_agreement(dist_target: torch.Tensor, dist_translation: torch.Tensor) -> Dict[str, float]:
@@ -61,14 +84,15 @@ def pair_span_diagnostics(
     nlp: Language,
     pairs: Sequence[Tuple[Doc, Doc]],
     component: str = "conner",
-    distributions: Sequence[str] = DISTRIBUTIONS,
+    distributions: Sequence[TokenDistribution] = DISTRIBUTIONS,
     batch_size: int = 64,
 ) -> Dict[str, Dict[str, float]]:
     """Span distributions of the pipeline on conjugate pairs, per token
     distribution (emission softmax and CRF marginals), summarised by
     :func:`span_agreement`. The pipeline is run without dropout."""
-    pipe = nlp.get_pipe(component)
-    tagset: TagSet = pipe.tagset
+    # get_pipe is typed as a plain callable.
+    pipe = cast(ConnerPipe, nlp.get_pipe(component))
+    tagset = pipe.tagset
     docs = [bare_copy(d, nlp.vocab) for p in pairs for d in p]
     emissions = []
     for start in range(0, len(docs), batch_size):
@@ -76,7 +100,8 @@ def pair_span_diagnostics(
         for name, proc in nlp.pipeline:
             if name == component:
                 break
-            batch = list(proc.pipe(batch))
+            # The pipes before the tagger (the transformer) are Pipes, with .pipe.
+            batch = list(cast(Pipe, proc).pipe(batch))
         emissions.extend(pipe.model.predict(batch))
     # Same pairing of conjugate spans as in training (docs are target, translation, ...).
     groups = find_consistency_groups([doc for pair in pairs for doc in pair])
@@ -86,7 +111,7 @@ def pair_span_diagnostics(
     padded, mask = pad_emissions(emissions, pipe.model.ops.xp)
     scores, real = xp2torch(padded), xp2torch(mask).bool()
     crf = crf_module(pipe.model.get_ref("crf"))
-    out = {}
+    out: Dict[str, Dict[str, float]] = {}
     with torch.no_grad():
         for source in distributions:
             params: Optional[CRFParams] = CRFParams.from_module(crf) if source == "crf" else None

@@ -15,7 +15,7 @@ shim and are applied by its ``finish_update``, like the NLL's.
 The math itself is in :mod:`conner.consistency.losses` (pure torch).
 """
 
-from typing import Callable, Tuple
+from typing import Callable, Tuple, cast
 
 from thinc.api import Model, torch2xp, xp2torch
 from thinc.types import Floats2d, Floats3d
@@ -97,6 +97,9 @@ def forward(
     def backprop(d_terms: ConsistencyTerms) -> Floats3d:
         d_drop, d_trans = d_terms
         (d_drop * drop + d_trans * trans).backward()
-        return torch2xp(scores.grad)
+        if scores.grad is None:
+            raise ValueError("the consistency terms were computed with is_train=False: no gradient")
+        # torch2xp is typed for any array; the gradient has the scores' shape.
+        return cast(Floats3d, torch2xp(scores.grad))
 
     return (float(drop.detach()), float(trans.detach())), backprop

@@ -37,7 +37,7 @@ sorted order, ``B-``, ``I-``, ``E-``, ``S-``.
 """
 
 import math
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import NamedTuple, Optional, Protocol, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -48,6 +48,19 @@ from ..tagger.tags import TagSet
 SpanSpec = Union[Tensor, Sequence[Sequence[int]]]
 
 
+class CRFTables(Protocol):
+    """A module holding a linear-chain CRF's tables under ``torchcrf.CRF``'s names."""
+
+    @property
+    def start_transitions(self) -> Tensor: ...
+
+    @property
+    def transitions(self) -> Tensor: ...
+
+    @property
+    def end_transitions(self) -> Tensor: ...
+
+
 class CRFParams(NamedTuple):
     """The three score tables of a linear-chain CRF over ``K`` tags."""
 
@@ -56,7 +69,7 @@ class CRFParams(NamedTuple):
     end_transitions: Tensor  # (K,)
 
     @classmethod
-    def from_module(cls, crf: torch.nn.Module) -> "CRFParams":
+    def from_module(cls, crf: CRFTables) -> "CRFParams":
         """Take the tables of a ``torchcrf.CRF``-like module (same attribute names)."""
         return cls(crf.start_transitions, crf.transitions, crf.end_transitions)
 
@@ -339,9 +352,12 @@ def consistency_divergence(
     return 0.5 * (kl(p_log, q_log) + kl(q_log, p_log))
 
 
-def _zero_with_grad(*tensors: Tensor) -> Tensor:
-    """A scalar 0 connected to ``tensors`` (sum over an empty slice: never NaN)."""
-    return sum(t.reshape(-1)[:0].sum() for t in tensors)
+def _zero_with_grad(first: Tensor, *rest: Tensor) -> Tensor:
+    """A scalar 0 connected to the tensors (sum over an empty slice: never NaN)."""
+    zero = first.reshape(-1)[:0].sum()
+    for tensor in rest:
+        zero = zero + tensor.reshape(-1)[:0].sum()
+    return zero
 
 
 # ---------------------------------------------------------------------------

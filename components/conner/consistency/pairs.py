@@ -20,7 +20,7 @@ counted in a warning.
 import random
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
@@ -132,7 +132,7 @@ def read_pair_file(file: Path, vocab: Vocab) -> Tuple[List[DocPair], int]:
     the number of well-formed pairs dropped because their sides share no
     span key. Raises :class:`PairError` (a ValueError) naming the file and
     pair id at the first broken pair, or if the file holds no pair at all."""
-    sides: Dict[str, Dict[str, Doc]] = {}
+    sides: Dict[Union[str, int], Dict[str, Doc]] = {}
     for index, doc in enumerate(read_docs(file, vocab)):
         pair_id, role = doc._.get(CONJUGATE_ID), doc._.get(CONJUGATE_ROLE)
         if pair_id is None or role is None:

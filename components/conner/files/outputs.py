@@ -28,7 +28,8 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, Optional, Set, Union
+from types import FrameType
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Set, Union
 
 PathLike = Union[str, Path]
 
@@ -86,7 +87,9 @@ _STOP_SIGNALS = tuple(
 )
 # Temporary outputs (files or folders) being written by this process.
 _LIVE: Set[Path] = set()
-_PREVIOUS_HANDLERS: Dict[int, object] = {}
+# What signal.getsignal returns and signal.signal takes.
+SignalHandler = Union[Callable[[int, Optional[FrameType]], Any], int, signal.Handlers, None]
+_PREVIOUS_HANDLERS: Dict[int, SignalHandler] = {}
 
 
 def _temporary_sibling(path: Path, directory: bool) -> Path:

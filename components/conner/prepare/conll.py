@@ -384,8 +384,9 @@ def labeled_sentences(
     Shared by every reader of tagged columns (CoNLL, JSON lines, iob2).
     """
     check_tag_column(blocks, source)
-    report.scheme = detect_block_scheme(blocks, source) if scheme == "auto" else scheme
-    sentences = [labeled_sentence(b, report, source) for b in blocks]
+    used = detect_block_scheme(blocks, source) if scheme == "auto" else scheme
+    report.scheme = used
+    sentences = [labeled_sentence(b, report, source, used) for b in blocks]
     if scheme == "auto" and not report.entities:
         report.scheme = None  # no entity tag: nothing to detect a scheme from
     return sentences
@@ -403,17 +404,18 @@ def check_tag_column(blocks: Sequence[Block], source: str) -> None:
                 raise ConllFormatError(source, line, str(err)) from None
 
 
-def labeled_sentence(block: Block, report: ConllReport, source: str) -> Sentence:
-    """Read a block's tags into chunks, counting entities and repairs in ``report``."""
+def labeled_sentence(block: Block, report: ConllReport, source: str, scheme: str) -> Sentence:
+    """Read a block's tags (in ``scheme``) into chunks, counting entities and
+    repairs in ``report``."""
     tags = [row[-1] for row in block.rows]
     for tag, line in zip(tags, block.lines):
         try:
-            check_scheme(tag, report.scheme)
+            check_scheme(tag, scheme)
         except ValueError as err:
             raise ConllFormatError(source, line, str(err)) from None
     spans = chunks_from_tags(tags)
     report.entities.update(label for _, _, label in spans)
-    report.repairs.update(kind for _, kind in find_repairs(tags, report.scheme))
+    report.repairs.update(kind for _, kind in find_repairs(tags, scheme))
     return Sentence([row[0] for row in block.rows], spans, block.lines[0])
 
 

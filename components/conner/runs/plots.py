@@ -385,12 +385,13 @@ def protocol_caption(reports: List[Dict]) -> str:
     protocols = [r.get("protocol") or {} for r in reports]
     keys = [k for p in protocols for k in p]
     keys = list(dict.fromkeys(k for k in keys if k != "seed"))
-    common, varying = [], []
+    common: List[str] = []
+    varying: List[str] = []
     for key in keys:
         values = {str(p.get(key)) for p in protocols}
         (common if len(values) == 1 else varying).append(key)
     parts = [f"{k} {protocols[0].get(k)}" for k in common if protocols[0].get(k) is not None]
-    seeds = sorted({p.get("seed") for p in protocols if p.get("seed") is not None})
+    seeds = sorted({seed for p in protocols if (seed := p.get("seed")) is not None})
     if seeds:
         parts.append("training seeds " + ",".join(map(str, seeds)))
     if varying:

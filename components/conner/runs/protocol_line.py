@@ -98,7 +98,9 @@ def protocol_line(reports: List[Dict], note: str = "", several_seeds: bool = Fal
     parts.append(note.strip())
     seeds = {}
     for system, members in groups.items():
-        found = sorted({(r.get("protocol") or {}).get("seed") for r in members} - {None})
+        found = sorted(
+            {seed for r in members if (seed := (r.get("protocol") or {}).get("seed")) is not None}
+        )
         if found:
             seeds[system] = [{"protocol": {"seed": ",".join(map(str, found))}}]
     if seeds:

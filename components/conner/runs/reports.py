@@ -62,13 +62,15 @@ def seeds_table(reports: List[Dict], baseline: Optional[str] = None) -> str:
     targets = target_columns(sets)
     header = ["system", "seeds"] + sets + (["avg " + "/".join(targets)] if targets else [])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    by_seed = {}
+    by_seed: Dict[str, Dict[Optional[int], List[Optional[float]]]] = {}
     for system, members in groups.items():
-        rows = [f1_row(m, sets, targets) for m in members]
-        by_seed[system] = {m.get("protocol", {}).get("seed"): row for m, row in zip(members, rows)}
+        f1_rows = [f1_row(m, sets, targets) for m in members]
+        by_seed[system] = {
+            m.get("protocol", {}).get("seed"): row for m, row in zip(members, f1_rows)
+        }
         seeds = ",".join(str(seed) for seed in by_seed[system])
         lines.append(
-            "| " + " | ".join([system, seeds] + [_mean_std(col) for col in zip(*rows)]) + " |"
+            "| " + " | ".join([system, seeds] + [_mean_std(col) for col in zip(*f1_rows)]) + " |"
         )
     if baseline in by_seed:
         base = by_seed[baseline]

@@ -18,9 +18,10 @@ from typing import Any, Callable, Optional, Tuple, Union, cast
 
 import numpy
 import torch
-from thinc.api import ArgsKwargs, Model, PyTorchWrapper_v2, torch2xp, xp2torch
+from thinc.api import ArgsKwargs, Model, PyTorchShim, PyTorchWrapper_v2, torch2xp, xp2torch
 from thinc.types import Array3d, Floats2d, Floats3d, Ints2d
 
+from ..settings import TRANSITIONS, Transitions
 from ..transformer.adapter import torch_module
 from .bioes_crf import ConstrainedCRF
 from .tags import TagSet
@@ -31,7 +32,7 @@ CRFInput = Union[
 ]
 
 
-def build_crf(tagset: TagSet, transitions: str = "constrained") -> Model[CRFInput, Any]:
+def build_crf(tagset: TagSet, transitions: Transitions = TRANSITIONS) -> Model[CRFInput, Any]:
     """Wrap a ConstrainedCRF over ``tagset`` for Thinc (``transitions``: see
     the module docstring)."""
     return PyTorchWrapper_v2(
@@ -51,7 +52,8 @@ def _convert_inputs(
     model: Model, inputs: CRFInput, is_train: bool
 ) -> Tuple[ArgsKwargs, Callable[[ArgsKwargs], Floats3d]]:
     emissions, mask, tags, *constraints = inputs
-    device = model.shims[0].device
+    # PyTorchWrapper_v2's only shim is a PyTorchShim (Model.shims is typed as the base Shim).
+    device = cast(PyTorchShim, model.shims[0]).device
     emissions_t = xp2torch(emissions, requires_grad=is_train, device=device)
     mask_t = xp2torch(mask, device=device).bool()
     tags_t = None if tags is None else xp2torch(tags, device=device).long()
@@ -59,7 +61,8 @@ def _convert_inputs(
     args = ArgsKwargs(args=(emissions_t, mask_t), kwargs={"tags": tags_t, "allowed": allowed_t})
 
     def emissions_gradient(d_inputs: ArgsKwargs) -> Floats3d:
-        return torch2xp(d_inputs.args[0])
+        # torch2xp is typed for any array; the gradient has the emissions' shape.
+        return cast(Floats3d, torch2xp(d_inputs.args[0]))
 
     return args, emissions_gradient
 

@@ -13,6 +13,7 @@ from spacy.util import registry
 from thinc.api import Linear, Model, with_array
 from thinc.types import Floats2d
 
+from ..settings import TRANSITIONS, Transitions
 from .crf import build_crf
 from .tags import TagSet
 
@@ -27,7 +28,7 @@ def build_conner_tagger(
         TransformerListener pooling the first sub-word of each word.
     nO (Optional[int]): number of BIOES tags; inferred from the labels if None.
     """
-    emission_scorer = with_array(Linear(nO=nO))
+    emission_scorer: Model[List[Floats2d], List[Floats2d]] = with_array(Linear(nO=nO))
     return Model(
         "conner_tagger",
         forward,
@@ -59,10 +60,10 @@ def init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
     model.get_ref("emission_scorer").initialize(X=vectors)
 
 
-def attach_crf(model: Model, tagset: TagSet, transitions: str = "constrained") -> None:
+def attach_crf(model: Model, tagset: TagSet, transitions: Transitions = TRANSITIONS) -> None:
     """Give ``model`` a CRF over ``tagset`` (once; sizes must then agree).
 
-    transitions (str): "constrained" (illegal BIOES moves forbidden in the
+    transitions (Transitions): "constrained" (illegal BIOES moves forbidden in the
         likelihood too) or "learned" (free in training, legal in decoding).
     """
     if model.has_ref("crf"):

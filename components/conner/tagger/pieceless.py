@@ -27,7 +27,7 @@ the same alignment of the same text. Blank words are kept ``O``:
 
 import functools
 import unicodedata
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import numpy
 from spacy.tokens import Doc
@@ -100,7 +100,7 @@ def _lengths(trf_data) -> Optional[numpy.ndarray]:
     return None if align is None else numpy.asarray(align.lengths)
 
 
-def outside_tags(tags: Sequence[str], mask: Sequence[bool]) -> List[str]:
+def outside_tags(tags: Sequence[str], mask: Union[Sequence[bool], numpy.ndarray]) -> List[str]:
     """Legal BIOES ``tags`` with the masked tokens ``O`` and the entities they cut split."""
     if not any(mask):
         return list(tags)

@@ -1,8 +1,11 @@
 """Training-time callbacks referenced from the configs."""
-from typing import Callable
+
+from typing import Callable, cast
 
 from spacy.language import Language
 from spacy.util import registry
+from spacy_transformers import Transformer
+from spacy_transformers.layers.transformer_model import TransformerModel
 
 
 @registry.callbacks("conner.freeze_embeddings.v1")
@@ -19,7 +22,9 @@ def create_freeze_embeddings(
 
     def freeze_embeddings(nlp: Language) -> Language:
         if freeze:
-            transformer = nlp.get_pipe(component).model.transformer
+            # get_pipe is typed as a plain callable; this pipe's model is a TransformerModel.
+            pipe = cast(Transformer, nlp.get_pipe(component))
+            transformer = cast(TransformerModel, pipe.model).transformer
             transformer.get_input_embeddings().weight.requires_grad_(False)
         return nlp
 

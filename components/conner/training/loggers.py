@@ -9,16 +9,22 @@ summed terms since the last evaluation, each weighted term's share of the
 loss, and (with ``diagnostic_pairs``) the span distributions of a fixed
 sample of conjugate pairs (see :mod:`conner.consistency.diagnostics`).
 """
+
 import sys
 from pathlib import Path
-from typing import IO, Callable, Dict, Optional, Tuple
+from typing import IO, Callable, Dict, Optional, Tuple, cast
 
 import srsly
 from spacy.language import Language
 from spacy.training.loggers import console_logger
 from spacy.util import registry
 
-from ..consistency.diagnostics import loss_shares, pair_span_diagnostics, sample_pairs
+from ..consistency.diagnostics import (
+    ConnerPipe,
+    loss_shares,
+    pair_span_diagnostics,
+    sample_pairs,
+)
 
 
 @registry.loggers("conner.ConsoleLogger.v1")
@@ -46,7 +52,9 @@ def console_logger_with_losses(
         if loss_log is not None:
             Path(loss_log).parent.mkdir(parents=True, exist_ok=True)
             Path(loss_log).write_text("", encoding="utf8")  # one file per run
-        pairs = sample_pairs(diagnostic_pairs, nlp.vocab, diagnostic_size) if diagnostic_pairs else []
+        pairs = (
+            sample_pairs(diagnostic_pairs, nlp.vocab, diagnostic_size) if diagnostic_pairs else []
+        )
 
         def log_step(info: Optional[Dict]) -> None:
             log_console(info)
@@ -59,8 +67,11 @@ def console_logger_with_losses(
                     "words": info.get("words"),
                 }
                 if component in nlp.pipe_names:
-                    weights = nlp.get_pipe(component).weights
-                    record["shares"] = loss_shares(record["losses"], weights.alpha, weights.beta, component)
+                    # get_pipe is typed as a plain callable.
+                    weights = cast(ConnerPipe, nlp.get_pipe(component)).weights
+                    record["shares"] = loss_shares(
+                        record["losses"], weights.alpha, weights.beta, component
+                    )
                     if pairs:
                         record["spans"] = pair_span_diagnostics(nlp, pairs, component)
                         stdout.write(format_span_line(record["spans"]) + "\n")

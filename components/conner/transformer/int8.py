@@ -59,12 +59,13 @@ or from the config, with the ``conner.int8_encoder.v1`` callback::
 import functools
 import itertools
 import warnings
-from typing import Any, Callable, Dict, Iterator, NoReturn
+from typing import Any, Callable, Dict, Iterator, NoReturn, cast
 
 import torch
 from spacy.language import Language
 from spacy.util import registry
 from spacy_transformers import Transformer
+from spacy_transformers.layers.transformer_model import TransformerModel
 from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 from torch.ao.quantization import QConfig, quantize_dynamic
 from torch.ao.quantization.observer import PerChannelMinMaxObserver, default_dynamic_quant_observer
@@ -188,7 +189,8 @@ def transformer_pipe(nlp: Language, pipe_name: str) -> Transformer:
 
 def hf_encoder(pipe: Transformer) -> torch.nn.Module:
     """The Hugging Face model behind a transformer pipe; Int8Error before it has one."""
-    encoder = pipe.model.transformer
+    # The pipe's model is typed as a plain Model; it is a TransformerModel.
+    encoder = cast(TransformerModel, pipe.model).transformer
     if encoder is None:
         raise Int8Error(
             "the transformer pipe holds no encoder yet: initialize or load the pipeline first"
@@ -222,10 +224,14 @@ def _refuse_training_and_saving(nlp: Language, pipe: Transformer) -> None:
     pipe's forward pass for training starts.
     """
     shim = hf_shim(pipe.model)
-    refuse_saving = functools.partial(_refuse, NOT_SAVED)
-    for owner, method in ((shim, "to_bytes"), (pipe, "to_disk"), (nlp, "to_disk")):
-        setattr(owner, method, refuse_saving)
-    shim.begin_update = functools.partial(_refuse, NOT_TRAINED)
+    refusals = (
+        (shim, "to_bytes", NOT_SAVED),
+        (pipe, "to_disk", NOT_SAVED),
+        (nlp, "to_disk", NOT_SAVED),
+        (shim, "begin_update", NOT_TRAINED),
+    )
+    for owner, method, message in refusals:
+        setattr(owner, method, functools.partial(_refuse, message))
 
 
 def _refuse(message: str, *args, **kwargs) -> NoReturn:

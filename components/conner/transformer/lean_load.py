@@ -45,7 +45,7 @@ import json
 import struct
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Dict, Optional, Tuple, Union, cast
 
 import srsly
 import torch
@@ -332,7 +332,8 @@ class LeanHFShim(HFShim):
             config = self.config_cls.from_pretrained(config_file)
         device = get_torch_default_device()
         with ViewReader(msg.pop("state")) as reader:
-            state = torch.load(reader, map_location=device, weights_only=True)
+            # torch.load reads any seekable binary file; its stub names only typing.IO.
+            state = torch.load(cast(BinaryIO, reader), map_location=device, weights_only=True)
         del msg
         with no_init_weights():
             transformer = self.model_cls.from_config(config)
@@ -373,8 +374,9 @@ def assign_state_dict(transformer: torch.nn.Module, state: Dict[str, torch.Tenso
         transformer.load_state_dict(state, strict=True, assign=True)
     except RuntimeError:
         return False
-    if hasattr(transformer, "tie_weights"):
-        transformer.tie_weights()
+    tie_weights = getattr(transformer, "tie_weights", None)  # Hugging Face models have it
+    if tie_weights is not None:
+        tie_weights()
     return True
 
 
@@ -401,7 +403,8 @@ class LeanTransformerModel(TransformerModel):
     def from_bytes(self, bytes_data: BytesLike) -> "LeanTransformerModel":
         msg = unpack_views(bytes_data)
         msg = convert_recursive(is_xp_array, self.ops.asarray, msg)
-        return self.from_dict(msg)
+        # Model.from_dict returns self, typed as the base Model.
+        return cast(LeanTransformerModel, self.from_dict(msg))
 
 
 def make_lean(model: TransformerModel, defer_tokenizer: bool = True) -> None:

@@ -26,7 +26,6 @@ from typing import Callable, Iterator, List, Sequence
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 from spacy_transformers.layers.transformer_model import TransformerModel
-from thinc.api import Model
 
 from .adapter import forward_function, set_forward_function
 from .lean_load import LeanTransformerModel, make_lean
@@ -115,7 +114,7 @@ def without_length_warning(tokenizer) -> Iterator[None]:
 
 
 def forward_without_length_warning(
-    forward: Callable, model: Model, docs: List[Doc], is_train: bool
+    forward: Callable, model: TransformerModel, docs: List[Doc], is_train: bool
 ):
     """``forward`` of a TransformerModel whose windows are fitted
     (:class:`SubwordLimitedSpans`), without the false length warning."""

@@ -59,7 +59,7 @@ def mask_spans(
 
     Ranges must be sorted and must not overlap.
     """
-    pieces = []
+    pieces: List[str] = []
     last = 0
     for (start, end), placeholder in zip(char_spans, placeholders):
         if start < last or end <= start:
@@ -152,7 +152,7 @@ def find_placeholders(translation: str, placeholders: Sequence[str]) -> Recovery
             occurrences.append((match.start(), match.end(), index, _kind(match, placeholder)))
     occurrences.sort()
     # Different placeholders cannot overlap by construction; be safe anyway.
-    disjoint = []
+    disjoint: List[Tuple[int, int, int, str]] = []
     for occ in occurrences:
         if not disjoint or occ[0] >= disjoint[-1][1]:
             disjoint.append(occ)
