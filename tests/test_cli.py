@@ -136,3 +136,35 @@ def test_the_language_of_the_documents_is_lang_everywhere():
         "translate",
         "check",
     }
+
+
+def test_pipe_by_words_batches_by_words_and_keeps_the_order():
+    import spacy
+
+    from conner.cli.pipelines import pipe_by_words
+
+    nlp = spacy.blank("en")
+    sizes = []
+
+    original_pipe = nlp.pipe
+
+    def counting_pipe(docs, batch_size=None, **kwargs):
+        docs = list(docs)
+        sizes.append(sum(len(d) for d in docs))
+        assert batch_size == len(docs)  # one nlp.pipe batch per word batch
+        return original_pipe(docs, batch_size=batch_size, **kwargs)
+
+    nlp.pipe = counting_pipe
+    texts = ["a b c", "d e", "f g h i j k l m", "n", "o p q r"]
+    out = list(pipe_by_words(nlp, texts, 5))
+    assert [d.text for d in out] == texts
+    # 3 + 2 words fill a batch; 8 words are a batch of their own; 1 + 4 the last.
+    assert sizes == [5, 8, 5]
+    docs = [nlp.make_doc(t) for t in texts]
+    assert [d.text for d in pipe_by_words(nlp, docs, 100)] == texts and sizes[-1] == 18
+
+
+def test_batch_size_counts_words():
+    from conner.cli.options import BATCH_SIZE_HELP
+
+    assert BATCH_SIZE_HELP.startswith("Words per nlp.pipe batch")

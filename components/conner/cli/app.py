@@ -11,7 +11,7 @@ HELP = """ConNER for spaCy: prepare data, train, evaluate and tag with the conne
 
 Every command takes its inputs as positional arguments first, its main output
 as --output/-o, test sets as repeatable --test NAME=PATH, the language of the
-documents as --lang, documents per nlp.pipe batch as --batch-size and the GPU
+documents as --lang, words per nlp.pipe batch as --batch-size and the GPU
 as --gpu-id (-1: the CPU)."""
 
 app = typer.Typer(name="conner", help=HELP, add_completion=False, no_args_is_help=True)

@@ -47,7 +47,7 @@ from .options import (
     parse_test_sets,
     test_option,
 )
-from .pipelines import load_pipeline
+from .pipelines import load_pipeline, pipe_by_words
 
 
 def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:
@@ -79,7 +79,7 @@ def pipe_entities(nlp: Language, docs: List[Doc], batch_size: int) -> List[List[
     )
     return [
         [(e.start, e.end, e.label_) for e in doc.ents]
-        for doc in nlp.pipe(inputs, batch_size=batch_size)
+        for doc in pipe_by_words(nlp, inputs, batch_size)
     ]
 
 

@@ -22,7 +22,7 @@ from spacy.tokens import Doc, DocBin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
 from .app import bench_app
 from .options import batch_size_option, gpu_id_option, int8_option, output_option
-from .pipelines import load_pipeline
+from .pipelines import load_pipeline, pipe_by_words
 
 
 def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:
@@ -30,7 +30,7 @@ def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int)
     docs = [Doc(nlp.vocab, words=words) for words in sentences]
     n_words = sum(len(words) for words in sentences)
     start = time.perf_counter()
-    for _ in nlp.pipe(docs, batch_size=batch_size):
+    for _ in pipe_by_words(nlp, docs, batch_size):
         pass
     return n_words / (time.perf_counter() - start)
 

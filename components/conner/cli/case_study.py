@@ -31,7 +31,7 @@ from spacy.tokens import Doc, DocBin
 from ..files.outputs import atomic_output
 from .app import app
 from .evaluate import tag_docs
-from .options import batch_size_option, gpu_id_option, output_option
+from .options import BATCH_SIZE_DEFAULT, batch_size_option, gpu_id_option, output_option
 from .pipelines import load_pipeline
 
 Entity = Tuple[int, int, str]  # token start, token end (exclusive), label
@@ -237,7 +237,7 @@ def case_study(
     test_path: Path,
     names: Tuple[str, str],
     limit: int = 20,
-    batch_size: int = 1000,
+    batch_size: int = BATCH_SIZE_DEFAULT,
     gpu_id: int = -1,
 ) -> Tuple[str, List[Case]]:
     """Tag the test set with both pipelines; return the page and the cases."""

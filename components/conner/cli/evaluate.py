@@ -41,7 +41,7 @@ from .options import (
     parse_test_sets,
     test_option,
 )
-from .pipelines import load_pipeline
+from .pipelines import load_pipeline, pipe_by_words
 
 
 def iob2_tags(doc: Doc) -> List[str]:
@@ -53,7 +53,7 @@ def tag_docs(nlp: Language, gold: List[Doc], batch_size: int) -> List[Doc]:
     """Run ``nlp`` over copies of the gold docs' words."""
     inputs = (bare_copy(doc, nlp.vocab) for doc in gold)
     return list(
-        tqdm(nlp.pipe(inputs, batch_size=batch_size), total=len(gold), unit="sent", leave=False)
+        tqdm(pipe_by_words(nlp, inputs, batch_size), total=len(gold), unit="sent", leave=False)
     )
 
 

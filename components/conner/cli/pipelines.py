@@ -1,7 +1,10 @@
-"""Loading a trained pipeline for the commands that run one."""
+"""Loading a trained pipeline and running it, for the commands that do."""
+
+from typing import Iterable, Iterator, List, Union
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 from ..files import saved_files
 
@@ -27,3 +30,23 @@ def load_pipeline(model: str, gpu_id: int = -1, int8: bool = False) -> Language:
 
         quantize_encoder(nlp)  # Int8Error is a ValueError
     return nlp
+
+
+def pipe_by_words(
+    nlp: Language, inputs: Iterable[Union[str, Doc]], batch_words: int
+) -> Iterator[Doc]:
+    """``nlp.pipe`` over ``inputs`` (texts or Docs) in batches of at most
+    ``batch_words`` words, in input order; a document longer than that is a
+    batch of its own. Batches in words cost the same whatever the documents'
+    length, where ``nlp.pipe``'s ``batch_size`` counts documents."""
+    batch: List[Doc] = []
+    words = 0
+    for item in inputs:
+        doc = nlp.make_doc(item) if isinstance(item, str) else item
+        if batch and words + len(doc) > batch_words:
+            yield from nlp.pipe(batch, batch_size=len(batch))
+            batch, words = [], 0
+        batch.append(doc)
+        words += len(doc)
+    if batch:
+        yield from nlp.pipe(batch, batch_size=len(batch))

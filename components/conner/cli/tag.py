@@ -27,7 +27,7 @@ from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
 from .app import app
 from .options import batch_size_option, gpu_id_option, int8_option, output_option
-from .pipelines import load_pipeline
+from .pipelines import load_pipeline, pipe_by_words
 
 OUTPUT_SUFFIXES = (".spacy", ".jsonl")
 
@@ -67,7 +67,7 @@ def tag_inputs(
     nlp: Language, inputs: Iterable, total: int, batch_size: int, progress: bool
 ) -> Iterator[Doc]:
     """``nlp.pipe`` over ``inputs`` (texts or Docs), with a progress bar."""
-    docs = nlp.pipe(inputs, batch_size=batch_size)
+    docs = pipe_by_words(nlp, inputs, batch_size)
     yield from tqdm(docs, total=total, unit="doc", leave=False, disable=not progress)
 
 

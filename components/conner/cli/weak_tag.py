@@ -38,7 +38,7 @@ from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
 from .app import app
 from .options import batch_size_option, gpu_id_option, output_option
-from .pipelines import load_pipeline
+from .pipelines import load_pipeline, pipe_by_words
 
 
 def weak_tag_docs(
@@ -56,7 +56,7 @@ def weak_tag_docs(
     entities already on the input cannot influence or survive tagging.
     ``progress`` shows a bar of the Docs tagged (on stderr).
     """
-    tagged = nlp.pipe((bare_copy(doc, nlp.vocab) for doc in docs), batch_size=batch_size)
+    tagged = pipe_by_words(nlp, (bare_copy(doc, nlp.vocab) for doc in docs), batch_size)
     with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
         for index, (doc, prediction) in enumerate(zip(docs, tagged)):
             out = bare_copy(doc, nlp.vocab)
