@@ -29,7 +29,7 @@ import yaml
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from spacy_transformers.span_getters import configure_strided_spans
-from test_transformer_pipeline import build_nlp
+from test_transformer_pipeline import build_nlp, random_words
 from test_weak_tag import ruler_pipeline, unlabeled_docs
 from translation_fakes import FunctionEngine
 from typer.testing import CliRunner
@@ -229,22 +229,7 @@ def test_outside_tags_split_entities_into_legal_pieces():
 
 
 def ordinary_docs(nlp):
-    rng = random.Random(0)
-    vocab = [
-        "Berlin",
-        "und",
-        "die",
-        "Stadt",
-        "Amsterdam",
-        "is",
-        "the",
-        "capital",
-        "of",
-        "España",
-        ",",
-        ".",
-    ]
-    long_doc = Doc(nlp.vocab, words=[rng.choice(vocab) for _ in range(2000)])
+    long_doc = Doc(nlp.vocab, words=random_words(2000))
     return [nlp.make_doc(SENTENCE), nlp.make_doc("Frau  Merkel besuchte   Paris.\n"), long_doc]
 
 

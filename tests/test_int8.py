@@ -1,14 +1,12 @@
 """The int8 encoder (conner.transformer.int8) on a tiny transformer pipeline."""
 
-import random
-
 import numpy
 import pytest
 import spacy
 import torch
 from spacy.tokens import Doc
 from spacy.util import fix_random_seed
-from test_transformer_pipeline import build_nlp, labeled_examples
+from test_transformer_pipeline import build_nlp, labeled_examples, random_words
 from thinc.api import Adam
 
 from conner.transformer.int8 import (
@@ -85,22 +83,7 @@ def test_an_int8_pipeline_tags_a_batch(tiny_encoder, tmp_path):
     nlp.to_disk(tmp_path / "fp32")
     fp32 = spacy.load(tmp_path / "fp32")
     int8 = quantize_encoder(spacy.load(tmp_path / "fp32"))
-    rng = random.Random(0)
-    vocab = [
-        "Berlin",
-        "und",
-        "die",
-        "Stadt",
-        "Amsterdam",
-        "is",
-        "the",
-        "capital",
-        "of",
-        "España",
-        ",",
-        ".",
-    ]
-    sentences = [words for words, _ in TRAIN] + TEST + [[rng.choice(vocab) for _ in range(600)]]
+    sentences = [words for words, _ in TRAIN] + TEST + [random_words(600)]
     docs = list(int8.pipe(Doc(int8.vocab, words=w) for w in sentences))
     assert [len(d) for d in docs] == [len(w) for w in sentences]
     assert all(t.ent_iob_ in ("B", "I", "O") for d in docs for t in d)

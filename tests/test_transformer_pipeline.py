@@ -75,24 +75,31 @@ def update_and_apply(nlp, batch, **kwargs):
     return losses
 
 
+LONG_DOC_WORDS = [
+    "Berlin",
+    "und",
+    "die",
+    "Stadt",
+    "Amsterdam",
+    "is",
+    "the",
+    "capital",
+    "of",
+    "España",
+    ",",
+    ".",
+]
+
+
+def random_words(n: int, seed: int = 0) -> list:
+    """``n`` words drawn from a mixed-language vocabulary: a long document."""
+    rng = random.Random(seed)
+    return [rng.choice(LONG_DOC_WORDS) for _ in range(n)]
+
+
 def test_long_document_is_tagged_in_full(tiny_encoder):
     nlp, _ = build_nlp(tiny_encoder)
-    rng = random.Random(0)
-    vocab = [
-        "Berlin",
-        "und",
-        "die",
-        "Stadt",
-        "Amsterdam",
-        "is",
-        "the",
-        "capital",
-        "of",
-        "España",
-        ",",
-        ".",
-    ]
-    doc = Doc(nlp.vocab, words=[rng.choice(vocab) for _ in range(2000)])
+    doc = Doc(nlp.vocab, words=random_words(2000))
     doc = nlp.get_pipe("transformer")(doc)
     conner = nlp.get_pipe("conner")
     vectors = conner.model.get_ref("tok2vec").predict([doc])[0]
