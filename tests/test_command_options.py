@@ -106,7 +106,7 @@ def test_weak_tag_refuses_a_missing_input_before_loading_the_model(tmp_path):
     result = run_command(
         "weak-tag", [tmp_path / "no-model", tmp_path / "nope.spacy", "-o", tmp_path / "out.spacy"]
     )
-    assert_clear_error(result, "Invalid value for 'input_path'", "nope.spacy' does not exist")
+    assert_clear_error(result, "Invalid value for 'INPUTS'", "nope.spacy: no such file")
 
 
 def test_weak_tag_names_a_model_it_cannot_find(tmp_path, inputs):
@@ -124,7 +124,7 @@ def test_opus_mt_hub_name_offline_is_one_line_saying_how_to_give_a_folder(tmp_pa
             data,
             "-o",
             tmp_path / "out.spacy",
-            "--engine",
+            "--translator",
             "opus-mt",
             "--option",
             "model=Helsinki-NLP/opus-mt-es-en",

@@ -28,8 +28,14 @@ RESEARCH_COMMANDS = {
     "check-paper",
     "train-baseline",
     "evaluate-baseline",
+    "download-languages",
+    "convert-languages",
+    "chain-languages",
+    "collect-pairs-languages",
+    "own-languages-grid",
+    "report-own-languages",
 }
-RESEARCH_WORKFLOWS = {"seeds", "grid", "test", "languages", "paper", "baseline"}
+RESEARCH_WORKFLOWS = {"seeds", "grid", "test", "languages", "own-languages", "paper", "baseline"}
 NESTED = re.compile(r"^python -m weasel run (\S+) \.\. (.*)$")
 
 

@@ -201,7 +201,7 @@ def test_translate_options(files, data):
     args = data.draw(
         options(
             {
-                "--engine": mostly(st.just("fake"), st.one_of(st.just("nope"), TEXT)),
+                "--translator": mostly(st.just("fake"), st.one_of(st.just("nope"), TEXT)),
                 "--lang": LANGS,
                 "--translation-lang": LANGS,
                 "--sentences-per-call": INTS,
@@ -211,12 +211,12 @@ def test_translate_options(files, data):
             }
         )
     )
-    args = args if "--engine" in args else [*args, "--engine", "fake"]
+    args = args if "--translator" in args else [*args, "--translator", "fake"]
     with tempfile.TemporaryDirectory() as out:
         result = invoke(
             "translate", [source, "-o", Path(out) / "out.spacy", "--no-progress", *args]
         )
-    check(result, args, ["input_path", "--output"])
+    check(result, args, ["INPUTS", "--output"])
 
 
 @given(data=st.data())
@@ -228,7 +228,7 @@ def test_weak_tag_options(files, data):
         result = invoke(
             "weak-tag", [model, source, "-o", Path(out) / "out.spacy", "--no-progress", *args]
         )
-    check(result, args, ["input_path", "--output", "model"])
+    check(result, args, ["INPUTS", "--output", "model"])
 
 
 @given(data=st.data())

@@ -28,7 +28,7 @@ CHAIN = ("unlabeled", "weak-tag", "translate", "collect-pairs-translated")
 SPANISH = {
     "unlabeled": "python -m conner convert assets/conll2002.zip -o corpus/es_unlabeled.spacy --member conll2002/esp.train --lang es --unlabeled --report corpus/reports/es_unlabeled.json",
     "weak-tag": "python -m conner weak-tag training/conner-vanilla/model-best corpus/es_unlabeled.spacy -o corpus/es_weak.spacy --id-prefix es-",
-    "translate": "python -m conner translate corpus/es_weak.spacy -o corpus/pairs_es_apertium.spacy --engine apertium --lang es --translation-lang en --cache cache/translate.sqlite --sentences-per-call 512 --summary reports/translate_es_apertium.json",
+    "translate": "python -m conner translate corpus/es_weak.spacy -o corpus/pairs_es_apertium.spacy --translator apertium --lang es --translation-lang en --cache cache/translate.sqlite --sentences-per-call 512 --summary reports/translate_es_apertium.json",
     "collect-pairs-translated": "python -m conner collect-pairs corpus/pairs_de_google.spacy corpus/pairs_es_apertium.spacy corpus/pairs_nl_google.spacy -o corpus/pairs/es-apertium",
 }
 
@@ -100,13 +100,13 @@ def test_vars_choose_the_language_input_and_engine_code(tmp_path, monkeypatch):
     assert not unlabeled["member"]
     assert "assets/eu/train.jsonl" in commands["unlabeled"]["deps"]
     _, tagged = parameters(commands["weak-tag"]["script"][0])
-    assert (tagged["input_path"], tagged["output_path"]) == (
-        Path("corpus/eu_unlabeled.spacy"),
+    assert (tagged["inputs"], tagged["output_path"]) == (
+        "corpus/eu_unlabeled.spacy",
         Path("corpus/eu_weak.spacy"),
     )
     assert tagged["id_prefix"] == "eu-"
     _, translated = parameters(commands["translate"]["script"][0])
-    assert (translated["input_path"], translated["src"]) == (Path("corpus/eu_weak.spacy"), "eu")
+    assert (translated["inputs"], translated["src"]) == ("corpus/eu_weak.spacy", "eu")
     assert translated["output_path"] == Path("corpus/pairs_eu_apertium.spacy")
     _, pooled = parameters(commands["collect-pairs-translated"]["script"][0])
     assert pooled["output_dir"] == Path("corpus/pairs/eu-apertium")
@@ -265,7 +265,7 @@ def test_basque_text_becomes_english_conjugate_pairs_with_apertium(tmp_path):
         weak,
         "-o",
         pairs,
-        "--engine",
+        "--translator",
         "apertium",
         "--lang",
         "eu",

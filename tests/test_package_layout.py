@@ -24,8 +24,10 @@ FLOORS = {
     "training": 4,
     "component": 5,
     "runs": 6,
-    "cli": 7,
-    "__main__": 8,
+    "inference": 6,
+    "shards": 7,
+    "cli": 8,
+    "__main__": 9,
 }
 
 

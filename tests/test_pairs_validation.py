@@ -140,7 +140,8 @@ def test_translate_refuses_an_inverted_span_naming_the_file_and_pair(tmp_path):
     DocBin(docs=[doc], store_user_data=True).to_disk(data)
     line = one_error_line(
         invoke(
-            "translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]
+            "translate",
+            [data, "-o", tmp_path / "out.spacy", "--translator", "fake", "--no-progress"],
         )
     )
     assert line == f"Error: {data}: pair 'd0': target: span 0 [3, 1) is empty or inverted"
@@ -152,7 +153,8 @@ def test_translate_refuses_translation_docs_as_input(tmp_path):
     data = pair_file(tmp_path / "pairs.spacy")
     line = one_error_line(
         invoke(
-            "translate", [data, "-o", tmp_path / "out.spacy", "--engine", "fake", "--no-progress"]
+            "translate",
+            [data, "-o", tmp_path / "out.spacy", "--translator", "fake", "--no-progress"],
         )
     )
     assert f"{data}: pair 'p0'" in line and "role 'translation'" in line

@@ -202,7 +202,7 @@ def test_translate_script_writes_pairs_and_summary(tmp_path):
             str(tmp_path / "in.spacy"),
             "-o",
             str(tmp_path / "out.spacy"),
-            "--engine",
+            "--translator",
             "fake",
             "--cache",
             str(tmp_path / "cache.sqlite"),

@@ -67,7 +67,7 @@ def _run(tmp_path: Path, log: Path, delay: float) -> subprocess.Popen:
         str(tmp_path / "in.spacy"),
         "-o",
         str(tmp_path / "out.spacy"),
-        "--engine",
+        "--translator",
         "slow-fake",
         "--option",
         f"log={log}",

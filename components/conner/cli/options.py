@@ -22,7 +22,7 @@ INT8_HELP = "Run the encoder with int8 weights (CPU only): about twice as fast, 
 
 
 def batch_size_option() -> int:
-    """``--batch-size``: words per ``nlp.pipe`` batch (:func:`conner.cli.pipelines.pipe_by_words`)."""
+    """``--batch-size``: words per ``nlp.pipe`` batch (:func:`conner.inference.pipelines.pipe_by_words`)."""
     return typer.Option(BATCH_SIZE_DEFAULT, "--batch-size", min=1, help=BATCH_SIZE_HELP)
 
 
@@ -63,3 +63,58 @@ def parse_test_sets(specs: Iterable[str]) -> List[Tuple[str, Path]]:
             param_hint="'--test'",
         )
     return pairs
+
+
+# Corpus runs over shards (conner.shards): the engine and its workers.
+ENGINE_HELP = (
+    "local: this process; ray: Ray Data (embedded, or the cluster at --address). "
+    "With a folder or glob of shards, or with ray, --output is a folder of output shards"
+)
+
+
+def engine_option() -> str:
+    """``--engine``: ``local`` or ``ray`` (:mod:`conner.shards`)."""
+    return typer.Option("local", "--engine", help=ENGINE_HELP)
+
+
+def workers_option() -> int:
+    """``--workers``: Ray actors, each holding the model."""
+    return typer.Option(
+        1, "--workers", min=1, help="Ray workers, each holding the model (--engine ray)"
+    )
+
+
+def cpus_per_worker_option() -> Optional[float]:
+    """``--cpus-per-worker``: CPUs each Ray worker reserves and uses."""
+    return typer.Option(
+        None,
+        "--cpus-per-worker",
+        min=0.01,
+        help="CPUs each Ray worker reserves and uses as threads (default: this machine's cores / workers)",
+    )
+
+
+def gpus_per_worker_option() -> float:
+    """``--gpus-per-worker``: GPUs each Ray worker reserves."""
+    return typer.Option(
+        0.0, "--gpus-per-worker", min=0.0, help="GPUs each Ray worker reserves (0: CPU)"
+    )
+
+
+def address_option() -> Optional[str]:
+    """``--address``: a Ray cluster to join."""
+    return typer.Option(
+        None,
+        "--address",
+        help="Ray cluster to join, e.g. 10.0.0.5:6379 (default: Ray embedded here)",
+    )
+
+
+def chunk_docs_option() -> int:
+    """``--chunk-docs``: documents in one unit of work."""
+    return typer.Option(
+        500,
+        "--chunk-docs",
+        min=1,
+        help="Documents a worker processes at a time (shards are cut into chunks)",
+    )

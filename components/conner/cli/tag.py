@@ -12,9 +12,8 @@ the output never replaces an input and appears only once complete.
     conner tag training/conner-google/model-best news.txt -o news.jsonl
 """
 
-import json
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import srsly
 import typer
@@ -25,42 +24,25 @@ from tqdm import tqdm
 from ..consistency.pairs import bare_copy
 from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..inference.pipelines import load_pipeline, pipe_by_words
+from ..inference.records import entity_record, read_records
+from ..shards import TagJob
 from .app import app
-from .options import batch_size_option, gpu_id_option, int8_option, output_option
-from .pipelines import load_pipeline, pipe_by_words
+from .options import (
+    address_option,
+    batch_size_option,
+    chunk_docs_option,
+    cpus_per_worker_option,
+    engine_option,
+    gpu_id_option,
+    gpus_per_worker_option,
+    int8_option,
+    output_option,
+    workers_option,
+)
+from .shards import run_sharded, wants_shards
 
 OUTPUT_SUFFIXES = (".spacy", ".jsonl")
-
-
-def read_records(path: Path) -> List[Dict]:
-    """The documents of a ``.jsonl`` or plain-text file as ``{"text": ..., ...}`` records."""
-    records = []
-    with path.open(encoding="utf8") as file_:
-        for number, line in enumerate(file_, 1):
-            if not line.strip():
-                continue
-            if path.suffix != ".jsonl":
-                records.append({"text": line.rstrip("\r\n")})
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{number}: not JSON ({err.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise ValueError(f'{path}:{number}: expected an object with a string "text"')
-            records.append(record)
-    if not records:
-        raise ValueError(f"{path}: holds no document; nothing to tag")
-    return records
-
-
-def entity_record(doc: Doc, extra: Dict) -> Dict:
-    """The JSON line of a tagged Doc: the input's keys, its text and its entities."""
-    entities = [
-        {"start": e.start_char, "end": e.end_char, "label": e.label_, "text": e.text}
-        for e in doc.ents
-    ]
-    return {**extra, "text": doc.text, "entities": entities}
 
 
 def tag_inputs(
@@ -84,19 +66,51 @@ def read_input(input_path: Path) -> Tuple[DocBin, List[Dict]]:
 @app.command("tag")
 def tag_cli(
     model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
-    input_path: Path = typer.Argument(
+    inputs: str = typer.Argument(
         ...,
-        exists=True,
-        dir_okay=False,
-        help='A .spacy DocBin, .jsonl with "text", or plain text (one document a line)',
+        help='A .spacy DocBin, .jsonl with "text", or plain text (one document a line); '
+        "or a folder or glob of such shards",
     ),
-    output: Path = output_option("A .spacy DocBin or .jsonl of texts and entities", dir_okay=False),
+    output: Path = output_option(
+        "A .spacy DocBin or .jsonl of texts and entities; for shards, a folder"
+    ),
+    output_format: str = typer.Option(
+        "jsonl", "--output-format", help="Format of output shards: jsonl or spacy"
+    ),
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
     int8: bool = int8_option(),
+    engine: str = engine_option(),
+    workers: int = workers_option(),
+    cpus_per_worker: Optional[float] = cpus_per_worker_option(),
+    gpus_per_worker: float = gpus_per_worker_option(),
+    address: Optional[str] = address_option(),
+    chunk_docs: int = chunk_docs_option(),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Tag documents with a trained pipeline; write a DocBin or JSON lines."""
+    if wants_shards(inputs, engine):
+        if output_format not in ("jsonl", "spacy"):
+            raise typer.BadParameter(
+                f"jsonl or spacy, got {output_format}", param_hint="'--output-format'"
+            )
+        job = TagJob(model, f".{output_format}", batch_size, gpu_id, int8)
+        run_sharded(
+            job,
+            inputs,
+            output,
+            engine,
+            chunk_docs,
+            progress,
+            workers,
+            cpus_per_worker,
+            gpus_per_worker,
+            address,
+        )
+        return
+    input_path = Path(inputs)
+    if not input_path.is_file():
+        raise typer.BadParameter(f"{inputs}: no such file", param_hint="'INPUTS'")
     if output.suffix not in OUTPUT_SUFFIXES:
         raise typer.BadParameter(
             f"write {' or '.join(OUTPUT_SUFFIXES)}, got {output.name}", param_hint="'--output'"
@@ -112,12 +126,12 @@ def tag_cli(
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1) from None
     if records:
-        inputs: Iterable = (record["text"] for record in records)
+        texts_or_docs: Iterable = (record["text"] for record in records)
         extras = [{k: v for k, v in record.items() if k != "text"} for record in records]
     else:
         gold = list(doc_bin.get_docs(nlp.vocab))
-        inputs, extras = (bare_copy(doc, nlp.vocab) for doc in gold), [{} for _ in gold]
-    docs = list(tag_inputs(nlp, inputs, len(extras), batch_size, progress))
+        texts_or_docs, extras = (bare_copy(doc, nlp.vocab) for doc in gold), [{} for _ in gold]
+    docs = list(tag_inputs(nlp, texts_or_docs, len(extras), batch_size, progress))
     with atomic_output(output) as temporary:
         if output.suffix == ".spacy":
             DocBin(docs=docs, store_user_data=True).to_disk(temporary)

@@ -8,13 +8,13 @@ its translation Doc (role "translation"); both share a conjugate id. A
 summary JSON (counts, survival rates, engine time, cache hits) is written
 next to the output unless ``--summary`` says where.
 
-    conner translate INPUT.spacy -o OUTPUT.spacy --engine apertium --lang es --translation-lang en \\
+    conner translate INPUT.spacy -o OUTPUT.spacy --translator apertium --lang es --translation-lang en \\
         --cache cache/translate.sqlite --sentences-per-call 64
 
 Engine options go as ``--option key=value`` (repeatable), e.g.
-``--engine stored --option paths=data/En2Es --option on_missing=empty``,
-``--engine opus-mt --option model=path/to/marian``,
-``--engine google --option max_retries=8``.
+``--translator stored --option paths=data/En2Es --option on_missing=empty``,
+``--translator opus-mt --option model=path/to/marian``,
+``--translator google --option max_retries=8``.
 
 Options, languages and paths are checked before anything is read: outputs
 never replace the input or the cache, and appear only once complete
@@ -37,8 +37,7 @@ import spacy
 import typer
 from spacy.tokens import Doc
 
-from ..consistency.extensions import CONJUGATE_ID, CONJUGATE_ROLE, CONJUGATE_SPANS
-from ..consistency.pairs import PairError, span_problem, write_pairs
+from ..consistency.pairs import write_pairs
 from ..files.docbins import read_docs
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
 from ..prepare.languages import require_language
@@ -49,8 +48,20 @@ from ..prepare.translation import (
     translate_docs,
 )
 from ..prepare.translation.engines import TranslationEngine, TranslationError
+from ..prepare.translation.targets import check_target_docs
+from ..shards import TranslateJob
 from .app import app
-from .options import LANG_HELP, TRANSLATION_LANG_HELP, output_option
+from .options import (
+    LANG_HELP,
+    TRANSLATION_LANG_HELP,
+    address_option,
+    chunk_docs_option,
+    cpus_per_worker_option,
+    engine_option,
+    output_option,
+    workers_option,
+)
+from .shards import run_sharded, wants_shards
 
 
 def parse_options(options: List[str]) -> Dict[str, Any]:
@@ -74,25 +85,9 @@ def summary_path_for(output_path: Path) -> Path:
 
 
 def read_target_docs(input_path: Path, lang: str) -> List[Doc]:
-    """The target Docs of ``input_path``; :class:`PairError` naming the file and
-    pair id (or Doc number) at a Doc that is not a target or whose spans are
-    broken. Overlapping spans pass: translation keeps the first and counts them."""
+    """The target Docs of ``input_path``, checked by :func:`check_target_docs`."""
     docs = read_docs(input_path, spacy.blank(lang).vocab)
-    for index, doc in enumerate(docs):
-        pair_id = doc._.get(CONJUGATE_ID)
-        where = (
-            f"{input_path}: pair {pair_id!r}"
-            if pair_id is not None
-            else f"{input_path}: doc {index}"
-        )
-        role = doc._.get(CONJUGATE_ROLE)
-        if role not in (None, "target"):
-            raise PairError(
-                f"{where}: a Doc with role {role!r}; conner translate reads target Docs (conner weak-tag's output)"
-            )
-        problem = span_problem(doc._.get(CONJUGATE_SPANS), len(doc), disjoint=False)
-        if problem is not None:
-            raise PairError(f"{where}: target: {problem}")
+    check_target_docs(docs, str(input_path))
     return docs
 
 
@@ -153,13 +148,16 @@ def nothing_kept_message(input_path: Path, summary: TranslationSummary) -> str:
 
 @app.command("translate")
 def translate_cli(
-    input_path: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="DocBin of target Docs with conjugate spans"
+    inputs: str = typer.Argument(
+        ...,
+        help="DocBin of target Docs with conjugate spans; or a folder or glob of such DocBins",
     ),
     output_path: Path = output_option(
-        "DocBin to write (target + translation Docs)", dir_okay=False
+        "DocBin to write (target + translation Docs); for shards, a folder"
     ),
-    engine: str = typer.Option("apertium", help="apertium, opus-mt, google or stored"),
+    engine: str = typer.Option(
+        "apertium", "--translator", help="Translation engine: apertium, opus-mt, google or stored"
+    ),
     src: str = typer.Option("es", "--lang", help=LANG_HELP),
     tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     cache: Optional[Path] = typer.Option(None, dir_okay=False, help="SQLite translation cache"),
@@ -174,11 +172,50 @@ def translate_cli(
         None, dir_okay=False, help="Summary JSON (default: next to the output)"
     ),
     option: List[str] = typer.Option([], help="Engine option key=value (repeatable)"),
+    engine_name: str = engine_option(),
+    workers: int = workers_option(),
+    cpus_per_worker: Optional[float] = cpus_per_worker_option(),
+    address: Optional[str] = address_option(),
+    chunk_docs: int = chunk_docs_option(),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Alignment-free translation of candidate spans with placeholders."""
-    summary_path = summary or summary_path_for(output_path)
     options = parse_options(option)
+    if wants_shards(inputs, engine_name):
+        try:
+            require_language(src)
+            require_language(tgt)
+            build_engine(engine, src, tgt, options)  # a missing engine stops the run here
+        except (ValueError, TranslationError) as err:
+            typer.echo(f"Error: {err}", err=True)
+            raise typer.Exit(1) from None
+        job = TranslateJob(
+            engine,
+            src,
+            tgt,
+            options,
+            str(cache) if cache else None,
+            sentences_per_call,
+            typed_placeholders,
+            max_tokens,
+        )
+        run_sharded(
+            job,
+            inputs,
+            output_path,
+            engine_name,
+            chunk_docs,
+            progress,
+            workers,
+            cpus_per_worker,
+            0.0,
+            address,
+        )
+        return
+    input_path = Path(inputs)
+    if not input_path.is_file():
+        raise typer.BadParameter(f"{inputs}: no such file", param_hint="'INPUTS'")
+    summary_path = summary or summary_path_for(output_path)
     try:
         require_language(src)
         require_language(tgt)

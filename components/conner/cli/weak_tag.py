@@ -18,86 +18,74 @@ is named) stop the run with one line (exit 1).
     conner weak-tag MODEL INPUT.spacy -o OUTPUT.spacy
 """
 
-from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator, List
+from typing import Optional
 
 import typer
-from spacy.language import Language
-from spacy.tokens import Doc, DocBin
-from tqdm import tqdm
+from spacy.tokens import DocBin
 
-from ..consistency.extensions import (
-    SPAN_LABELS_KEY,
-    conjugate_id,
-    get_conjugate_spans,
-    set_conjugate_spans,
-)
-from ..consistency.pairs import bare_copy
 from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
+from ..inference.pipelines import load_pipeline
+from ..inference.weak_tagging import span_counts, weak_tag_docs
+from ..shards import WeakTagJob
 from .app import app
-from .options import batch_size_option, gpu_id_option, output_option
-from .pipelines import load_pipeline, pipe_by_words
-
-
-def weak_tag_docs(
-    nlp: Language,
-    docs: List[Doc],
-    id_prefix: str = "",
-    keep_labels: bool = False,
-    batch_size: int = 1000,
-    progress: bool = False,
-) -> Iterator[Doc]:
-    """Yield annotation-free copies of ``docs`` with the predicted boundaries as conjugate spans.
-
-    The pipeline runs on bare Docs with the input's tokenization (the
-    tokenizer is skipped), so span offsets index the input's tokens and any
-    entities already on the input cannot influence or survive tagging.
-    ``progress`` shows a bar of the Docs tagged (on stderr).
-    """
-    tagged = pipe_by_words(nlp, (bare_copy(doc, nlp.vocab) for doc in docs), batch_size)
-    with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
-        for index, (doc, prediction) in enumerate(zip(docs, tagged)):
-            out = bare_copy(doc, nlp.vocab)
-            pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
-            ents = list(prediction.ents)
-            set_conjugate_spans(
-                out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)]
-            )
-            if keep_labels:
-                out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
-            bar.update(1)
-            yield out
-
-
-def span_counts(docs: Iterable[Doc]) -> Counter:
-    counts: Counter = Counter()
-    for doc in docs:
-        spans = get_conjugate_spans(doc)
-        counts["docs"] += 1
-        counts["docs_with_spans"] += bool(spans)
-        counts["spans"] += len(spans)
-        counts["span_tokens"] += sum(len(span) for span in spans.values())
-    return counts
+from .options import (
+    address_option,
+    batch_size_option,
+    chunk_docs_option,
+    cpus_per_worker_option,
+    engine_option,
+    gpu_id_option,
+    gpus_per_worker_option,
+    output_option,
+    workers_option,
+)
+from .shards import run_sharded, wants_shards
 
 
 @app.command("weak-tag")
 def weak_tag_cli(
     model: str = typer.Argument(..., help="Trained spaCy pipeline (name or path)"),
-    input_path: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="Unlabeled target-language DocBin"
+    inputs: str = typer.Argument(
+        ...,
+        help="Unlabeled target-language DocBin; or a folder or glob of shards "
+        '(DocBins, .jsonl with "text", plain text)',
     ),
-    output_path: Path = output_option("DocBin to write", dir_okay=False),
+    output_path: Path = output_option("DocBin to write; for shards, a folder"),
     id_prefix: str = typer.Option("", help="Prefix of pair ids for Docs without one"),
     keep_labels: bool = typer.Option(
         False, help="Also store predicted types (typed placeholders only)"
     ),
     batch_size: int = batch_size_option(),
     gpu_id: int = gpu_id_option(),
+    engine: str = engine_option(),
+    workers: int = workers_option(),
+    cpus_per_worker: Optional[float] = cpus_per_worker_option(),
+    gpus_per_worker: float = gpus_per_worker_option(),
+    address: Optional[str] = address_option(),
+    chunk_docs: int = chunk_docs_option(),
     progress: bool = typer.Option(True, help="Show a progress bar"),
 ) -> None:
     """Store a weak tagger's entity boundaries as the Docs' conjugate spans."""
+    if wants_shards(inputs, engine):
+        job = WeakTagJob(model, id_prefix, keep_labels, batch_size, gpu_id)
+        run_sharded(
+            job,
+            inputs,
+            output_path,
+            engine,
+            chunk_docs,
+            progress,
+            workers,
+            cpus_per_worker,
+            gpus_per_worker,
+            address,
+        )
+        return
+    input_path = Path(inputs)
+    if not input_path.is_file():
+        raise typer.BadParameter(f"{inputs}: no such file", param_hint="'INPUTS'")
     model_path = Path(model)
     try:
         refuse_overwriting_inputs(

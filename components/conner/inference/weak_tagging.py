@@ -1,0 +1,70 @@
+"""A weak tagger's entity boundaries as conjugate spans (ConNER section 2.3).
+
+ConNER takes candidate spans from a tagger trained on source data only, and
+uses their boundaries, not their types. The Docs written out are rebuilt
+from the words alone: they carry no entities, tags or other annotation of
+the input, so neither gold labels of the input nor the weak tagger's types
+reach training (``keep_labels`` stores the types in ``doc.user_data`` for
+typed placeholders only).
+"""
+
+from collections import Counter
+from typing import Iterable, Iterator, List
+
+from spacy.language import Language
+from spacy.tokens import Doc
+from tqdm import tqdm
+
+from ..consistency.extensions import (
+    SPAN_LABELS_KEY,
+    conjugate_id,
+    get_conjugate_spans,
+    set_conjugate_spans,
+)
+from ..consistency.pairs import bare_copy
+from .pipelines import pipe_by_words
+
+
+def weak_tag_docs(
+    nlp: Language,
+    docs: List[Doc],
+    id_prefix: str = "",
+    keep_labels: bool = False,
+    batch_size: int = 1000,
+    progress: bool = False,
+    first_index: int = 0,
+) -> Iterator[Doc]:
+    """Yield annotation-free copies of ``docs`` with the predicted boundaries as conjugate spans.
+
+    The pipeline runs on bare Docs with the input's tokenization (the
+    tokenizer is skipped), so span offsets index the input's tokens and any
+    entities already on the input cannot influence or survive tagging. A Doc
+    without a pair id gets ``id_prefix`` and its index (counted from
+    ``first_index``, so that the parts of one file keep the ids the whole
+    file would give). ``progress`` shows a bar of the Docs tagged (on stderr).
+    """
+    tagged = pipe_by_words(nlp, (bare_copy(doc, nlp.vocab) for doc in docs), batch_size)
+    with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
+        for index, (doc, prediction) in enumerate(zip(docs, tagged), first_index):
+            out = bare_copy(doc, nlp.vocab)
+            pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
+            ents = list(prediction.ents)
+            set_conjugate_spans(
+                out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)]
+            )
+            if keep_labels:
+                out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
+            bar.update(1)
+            yield out
+
+
+def span_counts(docs: Iterable[Doc]) -> Counter:
+    """Docs, Docs with spans, spans and span tokens of weakly tagged Docs."""
+    counts: Counter = Counter()
+    for doc in docs:
+        spans = get_conjugate_spans(doc)
+        counts["docs"] += 1
+        counts["docs_with_spans"] += bool(spans)
+        counts["spans"] += len(spans)
+        counts["span_tokens"] += sum(len(span) for span in spans.values())
+    return counts
