@@ -3,7 +3,6 @@ bad input named by file, one failing shard among good ones, resuming after
 a kill, and the Ray engine giving the local engine's bytes."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin
+from test_transformer_pipeline import build_nlp
 from typer.testing import CliRunner
 
 from conner.cli import app
@@ -262,24 +262,38 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path):
 # The Ray engine
 
 
-def test_ray_on_this_machine_writes_the_local_engines_bytes(tmp_path):
-    pytest.importorskip("ray")
+@pytest.fixture(scope="module")
+def embedded_ray():
+    """One Ray started in this process for the tests that use it (the engine
+    then neither starts nor stops Ray), on the loopback address."""
+    ray = pytest.importorskip("ray")
+    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_on_this_machine_writes_the_local_engines_bytes(tmp_path, tiny_encoder, embedded_ray):
     corpus = write_corpus(tmp_path / "in")
     model = str(FIXTURE_PIPELINE)
-    for job in (TagJob(model), WeakTagJob(model, id_prefix="x-")):
-        local = plan_shards(str(corpus), tmp_path / f"local{job.output_suffix}", job.output_suffix)
-        on_ray = plan_shards(str(corpus), tmp_path / f"ray{job.output_suffix}", job.output_suffix)
+    with_transformer = tmp_path / "with-transformer"
+    build_nlp(tiny_encoder)[0].to_disk(with_transformer)
+    jobs = {
+        "tag": TagJob(model),
+        "weak-tag": WeakTagJob(model, id_prefix="x-"),
+        # The int8 encoder on Ray too (a pipeline without a transformer pipe is refused).
+        "tag-int8": TagJob(str(with_transformer), int8=True),
+    }
+    for name, job in jobs.items():
+        local = plan_shards(str(corpus), tmp_path / f"local-{name}", job.output_suffix)
+        on_ray = plan_shards(str(corpus), tmp_path / f"ray-{name}", job.output_suffix)
         a = run_shards(job, local, "local", chunk_docs=3, progress=False)
         b = run_shards(job, on_ray, "ray", 3, False, {"workers": 2, "cpus_per_worker": 1})
-        assert not a.failed and not b.failed and b.duplicates == 0
-        assert a.docs == b.docs == 35
-        assert outputs(tmp_path / f"ray{job.output_suffix}") == outputs(
-            tmp_path / f"local{job.output_suffix}"
-        )
+        assert not a.failed and not b.failed and b.duplicates == 0, name
+        assert a.docs == b.docs == 35, name
+        assert outputs(tmp_path / f"ray-{name}") == outputs(tmp_path / f"local-{name}"), name
 
 
-def test_ray_names_a_failing_shard_and_writes_the_others(tmp_path):
-    pytest.importorskip("ray")
+def test_ray_names_a_failing_shard_and_writes_the_others(tmp_path, embedded_ray):
     corpus = write_corpus(tmp_path / "in")
     bad = bad_shard(corpus, "not a DocBin")
     shards = plan_shards(str(corpus), tmp_path / "out", ".jsonl")
@@ -287,67 +301,6 @@ def test_ray_names_a_failing_shard_and_writes_the_others(tmp_path):
     assert list(report.failed) == [str(bad)]
     assert "not a spaCy DocBin" in report.failed[str(bad)]
     assert len(report.written) == 5
-
-
-def ray_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    ray = Path(sys.executable).parent / "ray"
-    return subprocess.run([str(ray), *args], capture_output=True, text=True, env=env, timeout=180)
-
-
-def actor_pids() -> list:
-    found = subprocess.run(["pgrep", "-f", "ray::MapWorker"], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="pgrep and /proc: Linux")
-def test_a_two_node_cluster_tags_a_corpus_and_survives_a_killed_worker(tmp_path):
-    """A head and a worker node, each its own processes with one CPU, on the
-    loopback address; two workers of one CPU each can only run one per node.
-    A worker killed mid-run is restarted by Ray and its chunk done again:
-    the output equals the local engine's, nothing lost or written twice."""
-    pytest.importorskip("ray")
-    import secrets
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
-    address = f"127.0.0.1:{port}"
-    corpus = tmp_path / "in"
-    corpus.mkdir()
-    for s in range(8):
-        lines = [sentence(s * 1000 + i) for i in range(200)]
-        (corpus / f"part{s}.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
-    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
-    head = ray_cli(
-        "start", "--head", f"--port={port}", "--include-dashboard=false", *common, env=env
-    )
-    try:
-        assert head.returncode == 0, head.stderr
-        worker = ray_cli("start", f"--address={address}", *common, env=env)
-        assert worker.returncode == 0, worker.stderr
-        out = tmp_path / "out"
-        command = [sys.executable, "-m", "conner", "tag", str(FIXTURE_PIPELINE), str(corpus)]
-        command += ["-o", str(out), "--engine", "ray", "--address", address, "--workers", "2"]
-        command += ["--cpus-per-worker", "1", "--chunk-docs", "10", "--no-progress"]
-        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        deadline = time.monotonic() + 300
-        while len(actor_pids()) < 2 or not list(out.glob("*.jsonl")):
-            assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-            time.sleep(0.1)
-        assert len(list(out.glob("*.jsonl"))) < 8, "the worker must be killed mid-run"
-        killed = actor_pids()[0]
-        os.kill(killed, signal.SIGKILL)
-        stdout, stderr = run.communicate(timeout=600)
-        assert run.returncode == 0, stderr.decode()
-        assert b"8 shards written, 0 already done, 0 failed; 1600 documents" in stdout
-    finally:
-        ray_cli("stop", "--force", env=env)
-    local = tmp_path / "local"
-    command = [sys.executable, "-m", "conner", "tag", str(FIXTURE_PIPELINE), str(corpus)]
-    subprocess.run([*command, "-o", str(local), "--chunk-docs", "10", "--no-progress"], check=True)
-    assert outputs(out) == outputs(local)
 
 
 @pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")

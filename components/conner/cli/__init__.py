@@ -31,6 +31,7 @@ from . import (  # noqa: E402, F401
     bench_inference,
     bench_int8,
     bench_load,
+    bench_shards,
     bench_speed,
     bench_step,
     bench_translation,

@@ -29,6 +29,7 @@ class ChunkResult:
     docs: int
     words: int
     counts: Dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0  # spent processing it, in its worker
 
 
 Processor = Callable[[Chunk], ChunkResult]

@@ -31,6 +31,7 @@ RESULT_COLUMNS = (
     "docs",
     "words",
     "counts",
+    "seconds",
 )
 
 
@@ -70,6 +71,7 @@ class ChunkWorker:
             out["docs"].append(result.docs)
             out["words"].append(result.words)
             out["counts"].append(json.dumps(result.counts))
+            out["seconds"].append(result.seconds)
         return out
 
 
@@ -108,9 +110,15 @@ def run_on_ray(
         raise ValueError("workers must be at least 1")
     started = not ray.is_initialized()
     if started:
-        # Embedded, Ray serves on the loopback address only: nothing leaves this machine.
+        # Embedded: "local" starts a new Ray even where `ray start` left a
+        # cluster's address behind, and it serves on the loopback address only.
         local: Dict[str, Any] = {"_node_ip_address": "127.0.0.1"} if address is None else {}
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, **local)
+        ray.init(
+            address=address or "local",
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            **local,
+        )
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False  # ours counts shards
         cpus = cpus_per_worker or max(1.0, (os.cpu_count() or 1) / workers)
@@ -137,7 +145,11 @@ def run_on_ray(
                 assembler.fail(str(row["shard"]), str(row["error"]))
                 continue
             result = ChunkResult(
-                bytes(row["data"]), int(row["docs"]), int(row["words"]), json.loads(row["counts"])
+                bytes(row["data"]),
+                int(row["docs"]),
+                int(row["words"]),
+                json.loads(row["counts"]),
+                float(row["seconds"]),
             )
             assembler.add(Chunk.from_row(row), result)
     finally:

@@ -35,6 +35,10 @@ class ShardReport:
     seconds: float = 0.0
     duplicates: int = 0
     counts: Counter = field(default_factory=Counter)
+    # Seconds the workers spent processing chunks, summed: the rest of
+    # seconds x workers went to start-up (Ray, loading the model), reading,
+    # moving data and writing.
+    busy_seconds: float = 0.0
 
     @property
     def words_per_second(self) -> float:
@@ -89,6 +93,7 @@ class Assembler:
         self.report = report
         self.bar = bar
         self.parts: Dict[str, Dict[int, ChunkResult]] = {}
+        self.start = time.perf_counter()
 
     def fail(self, shard: str, error: str) -> None:
         if shard in self.report.failed or shard in self.report.written:
@@ -122,6 +127,7 @@ class Assembler:
         self.report.written.append(chunk.shard)
         self.report.docs += sum(part.docs for part in ordered)
         self.report.words += sum(part.words for part in ordered)
+        self.report.busy_seconds += sum(part.seconds for part in ordered)
         self.report.counts.update(counts)
         self.bar.update(1)
         self.bar.set_postfix(docs=self.report.docs, refresh=False)
@@ -130,8 +136,11 @@ class Assembler:
 def process_safely(processor: Callable[[Chunk], ChunkResult], chunk: Chunk) -> ChunkResult:
     """The processor's result, or a :class:`ShardError` naming the shard and
     its documents where the processor raised."""
+    start = time.perf_counter()
     try:
-        return processor(chunk)
+        result = processor(chunk)
+        result.seconds = time.perf_counter() - start
+        return result
     except ShardError:
         raise
     except Exception as err:  # any fault of one chunk fails its shard, not the run
@@ -172,7 +181,6 @@ def run_shards(
     report = ShardReport()
     todo = pending(shards)
     report.skipped = [shard.name for shard in shards if shard not in todo]
-    start = time.perf_counter()
     with tqdm(total=len(todo), unit="shard", desc=f"{engine}", disable=not progress) as bar:
         assembler = Assembler(todo, job, report, bar)
         if todo and engine == "local":
@@ -181,5 +189,5 @@ def run_shards(
             from .on_ray import run_on_ray  # Ray only when asked for
 
             run_on_ray(job, todo, chunk_docs, assembler, **(ray_options or {}))
-    report.seconds = time.perf_counter() - start
+    report.seconds = time.perf_counter() - assembler.start
     return report
