@@ -328,3 +328,17 @@ def test_translation_on_ray_gives_the_local_pairs_and_summaries(tmp_path):
     nlp = spacy.blank("en")
     docs = list(DocBin().from_disk(tmp_path / "local" / "part1.spacy").get_docs(nlp.vocab))
     assert [d._.conjugate_role for d in docs] == ["target", "translation"] * 6
+
+
+def test_the_benchmark_deals_one_file_into_text_shards_round_robin(tmp_path):
+    from conner.cli.bench_shards import parse_workers, split_into_shards
+
+    nlp = spacy.blank("xx")
+    DocBin(docs=[nlp(sentence(i)) for i in range(7)]).to_disk(tmp_path / "all.spacy")
+    (tmp_path / "shards").mkdir()
+    folder = split_into_shards(tmp_path / "all.spacy", 3, tmp_path / "shards")
+    texts = [Path(p).read_text().splitlines() for p in sorted(Path(folder).iterdir())]
+    assert texts == [[sentence(i) for i in range(k, 7, 3)] for k in range(3)]
+    assert parse_workers("1,2") == [1, 2]
+    with pytest.raises(Exception, match="worker counts"):
+        parse_workers("0")

@@ -19,6 +19,7 @@ assuming the work splits evenly (a projection, not a measurement).
         -o reports/scale.json --table reports/scale.md
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -28,13 +29,14 @@ from typing import Dict, List, Optional
 
 import srsly
 import typer
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 
 from ..files.outputs import atomic_output
 from ..inference.pipelines import load_pipeline, pipe_by_words
-from ..inference.records import read_records
-from ..shards import TagJob, find_shards, plan_shards, run_shards
+from ..shards import TagJob, find_shards, plan_shards, read_chunks, run_shards
 from .app import bench_app
-from .options import batch_size_option, chunk_docs_option, output_option
+from .options import batch_size_option, chunk_docs_option, gpu_id_option, output_option
 
 MACHINES = (1, 4, 16, 64)
 
@@ -49,10 +51,28 @@ def parse_workers(text: str) -> List[int]:
     return counts
 
 
-def pipe_speed(model: str, shards: List[Path], batch_words: int) -> Dict[str, float]:
-    """Words/s of ``nlp.pipe`` over every document of the (text) shards."""
-    nlp = load_pipeline(model)
-    texts = [record["text"] for path in shards for record in read_records(path)]
+def shard_texts(path: Path) -> List[str]:
+    """The documents of a shard as texts (a DocBin's Docs by their text)."""
+    chunks = read_chunks(path, 1_000_000, ("spacy", "jsonl", "text"))
+    if chunks[0].format == "spacy":
+        docs = DocBin().from_bytes(chunks[0].data).get_docs(Vocab())
+        return [doc.text for doc in docs]
+    return [record["text"] for record in json.loads(chunks[0].data)]
+
+
+def split_into_shards(path: Path, count: int, folder: Path) -> str:
+    """The documents of one file dealt round-robin into ``count`` text shards."""
+    texts = shard_texts(path)
+    for index in range(count):
+        lines = [text.replace("\n", " ") for text in texts[index::count]]
+        (folder / f"{path.stem}-{index}.txt").write_text("\n".join(lines) + "\n", encoding="utf8")
+    return str(folder)
+
+
+def pipe_speed(model: str, shards: List[Path], batch_words: int, gpu_id: int) -> Dict[str, float]:
+    """Words/s of ``nlp.pipe`` over every document of the shards."""
+    nlp = load_pipeline(model, gpu_id)
+    texts = [text for path in shards for text in shard_texts(path)]
     list(nlp.pipe(texts[:8]))  # first allocations outside the timing
     start = time.perf_counter()
     words = sum(len(doc) for doc in pipe_by_words(nlp, texts, batch_words))
@@ -126,7 +146,7 @@ def markdown(result: Dict) -> str:
 @bench_app.command("shards")
 def bench_shards_cli(
     model: str = typer.Argument(..., help="Trained pipeline (path or package name)"),
-    inputs: str = typer.Argument(..., help="A folder or glob of plain-text or JSON-lines shards"),
+    inputs: str = typer.Argument(..., help="A folder or glob of shards, or one file with --split"),
     output: Path = output_option("JSON of the measurements", dir_okay=False),
     table: Optional[Path] = typer.Option(
         None, "--table", dir_okay=False, help="Markdown table to write"
@@ -136,23 +156,37 @@ def bench_shards_cli(
     sentences: int = typer.Option(
         10_000_000, "--sentences", min=1, help="Corpus size of the projection"
     ),
+    split: int = typer.Option(
+        0, "--split", min=0, help="Deal the documents of one input file into this many text shards"
+    ),
     chunk_docs: int = chunk_docs_option(),
     batch_size: int = batch_size_option(),
+    gpu_id: int = gpu_id_option(),
 ) -> None:
     """Words/s of nlp.pipe, the local shard engine and Ray Data, in one run."""
     counts = parse_workers(workers)
+    if int8 and gpu_id >= 0:
+        raise typer.BadParameter("int8 is for the CPU; drop --gpu-id", param_hint="'--int8'")
+    source = inputs
+    if split:
+        folder = Path(tempfile.mkdtemp(prefix="conner-bench-input-"))
+        inputs = split_into_shards(Path(inputs), split, folder)
     shards = find_shards(inputs)
     cores = os.cpu_count() or 1
-    runs: Dict[str, Dict] = {"nlp.pipe": pipe_speed(model, shards, batch_size)}
+    runs: Dict[str, Dict] = {"nlp.pipe": pipe_speed(model, shards, batch_size, gpu_id)}
     typer.echo(f"nlp.pipe: {runs['nlp.pipe']['words_per_second']:,.0f} words/s")
-    job = TagJob(model, batch_words=batch_size)
+    job = TagJob(model, batch_words=batch_size, gpu_id=gpu_id)
     runs["local engine"] = engine_speed(job, inputs, "local", chunk_docs)
     typer.echo(f"local engine: {runs['local engine']['words_per_second']:,.0f} words/s")
     variants = [(n, False) for n in counts] + ([(min(counts), True)] if int8 else [])
     for n, quantized in variants:
         name = f"ray, {n} worker{'s' * (n > 1)}{', int8' if quantized else ''}"
-        options = {"workers": n, "cpus_per_worker": max(1.0, cores / n)}
-        run_job = TagJob(model, batch_words=batch_size, int8=quantized)
+        options = {
+            "workers": n,
+            "cpus_per_worker": max(1.0, cores / n),
+            "gpus_per_worker": 1.0 if gpu_id >= 0 else 0.0,  # each Ray worker on a GPU of its own
+        }
+        run_job = TagJob(model, batch_words=batch_size, int8=quantized, gpu_id=gpu_id)
         runs[name] = {**engine_speed(run_job, inputs, "ray", chunk_docs, options), "workers": n}
         typer.echo(f"{name}: {runs[name]['words_per_second']:,.0f} words/s")
     fp32_ray = {k: v for k, v in runs.items() if k.startswith("ray") and "int8" not in k}
@@ -162,7 +196,8 @@ def bench_shards_cli(
     hours = {n: sentences * words_per_sentence / (per_machine * n) / 3600 for n in MACHINES}
     result = {
         "model": model,
-        "inputs": inputs,
+        "inputs": source,
+        "split": split,
         "shards": len(shards),
         "cores": cores,
         "chunk_docs": chunk_docs,
