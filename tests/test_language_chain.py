@@ -295,5 +295,17 @@ def test_basque_text_becomes_english_conjugate_pairs_with_apertium(tmp_path):
     )
     first = {k: s.text for k, s in get_conjugate_spans(found[0][1]).items()}
     assert "Mikel Laboa" in first.values() and any("Donostia" in text for text in first.values())
+    # Case suffixes come back as English words around the name ("Gasteizen" ->
+    # "in Vitoria"): they stay in the sentence, outside the conjugate span.
+    conjugates = {
+        target_span.text: get_conjugate_spans(translation)[key].text
+        for target, translation in found
+        for key, target_span in get_conjugate_spans(target).items()
+    }
+    for suffixed in ("Donostian", "Bilbora", "Gasteizen"):
+        assert conjugates[suffixed].split()[0].lower() not in {"in", "to", "of", "the"}
+    assert conjugates["Gasteizen"] == "Vitoria"
+    assert "in Vitoria" in found[2][1].text
     summary = json.loads((tmp_path / "pairs_eu.summary.json").read_text())
     assert summary["model"] == "apertium/eu-en" and summary["pairs_kept"] == 3
+    assert summary["span_edges_trimmed"] >= 3

@@ -251,3 +251,62 @@ def test_apertium_pairs_end_to_end(tmp_path):
     assert spans_text(pairs[0][1]) == {0: "Bruce Willis", 1: "Western Germany"}
     assert pairs[1][1].text == "The president of ( Argentina ) , Carlos Menem , spoke today ."
     assert spans_text(pairs[1][1]) == {0: "Argentina", 1: "Carlos Menem"}
+
+
+# ------------------------------------------- words a span's translation added
+
+
+def inflected_spans(text: str) -> str:
+    """Render case suffixes as English words, as apertium does for Basque."""
+    words = {"Gasteizen": "in Vitoria", "NATO-a": "NATO-and", "Udalak": "The municipality"}
+    return " ".join(words.get(word, word) for word in text.split())
+
+
+def test_span_edges_move_past_the_words_a_translation_added():
+    doc = target_doc("Udalak Gasteizen NATO-a ikusi du .".split(), [[0, 0, 1], [1, 1, 2], [2, 2, 3]])
+    summary = TranslationSummary()
+    engine = FunctionEngine(function=inflected_spans)
+    ((_, translation),) = translate_docs([doc], engine, EN, summary=summary)
+    assert translation.text == "The municipality in Vitoria NATO-and ikusi du ."
+    assert spans_text(translation) == {0: "municipality", 1: "Vitoria", 2: "NATO"}
+    assert summary.span_edges_trimmed == 3
+    assert summary.to_dict()["span_edges_trimmed"] == 3
+
+
+def test_keeping_span_edges_keeps_the_translation_whole():
+    doc = target_doc("Gasteizen NATO-a .".split(), [[0, 0, 1], [1, 1, 2]])
+    summary = TranslationSummary()
+    engine = FunctionEngine(function=inflected_spans)
+    ((_, translation),) = translate_docs(
+        [doc], engine, EN, summary=summary, trim_span_edges=False
+    )
+    assert spans_text(translation) == {0: "in Vitoria", 1: "NATO-and"}
+    assert summary.span_edges_trimmed == 0
+
+
+def test_span_edges_are_trimmed_only_for_english_translations():
+    doc = target_doc("Gasteizen .".split(), [[0, 0, 1]])
+    engine = FunctionEngine(function=inflected_spans)
+    ((_, translation),) = translate_docs([doc], engine, spacy.blank("de"))
+    assert spans_text(translation) == {0: "in Vitoria"}
+
+
+def test_translate_cli_keeps_span_edges_on_request(tmp_path):
+    register_engine("inflected", lambda src, tgt: FunctionEngine(src, tgt, inflected_spans))
+    source = tmp_path / "weak.spacy"
+    DocBin(docs=[target_doc("Gasteizen .".split(), [[0, 0, 1]], "p")], store_user_data=True).to_disk(
+        source
+    )
+    spans = {}
+    for flag in ("--trim-span-edges", "--keep-span-edges"):
+        out = tmp_path / f"{flag}.spacy"
+        result = CliRunner().invoke(
+            app,
+            ["translate", str(source), "-o", str(out), "--translator", "inflected", flag],
+        )
+        assert result.exit_code == 0, result.output
+        docs = list(DocBin().from_disk(out).get_docs(EN.vocab))
+        spans[flag] = spans_text(docs[1])
+        summary = json.loads(out.with_suffix(".summary.json").read_text())
+        assert summary["span_edges_trimmed"] == (flag == "--trim-span-edges")
+    assert spans == {"--trim-span-edges": {0: "Vitoria"}, "--keep-span-edges": {0: "in Vitoria"}}

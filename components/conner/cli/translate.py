@@ -110,6 +110,7 @@ def translate_file(
     typed_placeholders: bool = False,
     max_tokens: Optional[int] = None,
     progress: bool = True,
+    trim_span_edges: bool = True,
 ) -> TranslationSummary:
     """Translate ``docs`` (from :func:`read_target_docs`); write pairs to ``output_path``.
 
@@ -129,6 +130,7 @@ def translate_file(
             max_tokens=max_tokens,
             summary=summary,
             progress=progress,
+            trim_span_edges=trim_span_edges,
         )
         write_pairs(pairs, output_path)  # writes nothing when no pair is kept
     finally:
@@ -168,6 +170,12 @@ def translate_cli(
         False, help="PER0 instead of SPAN0 (needs conner weak-tag --keep-labels)"
     ),
     max_tokens: Optional[int] = typer.Option(None, min=1, help="Skip longer sentences (counted)"),
+    trim_span_edges: bool = typer.Option(
+        True,
+        "--trim-span-edges/--keep-span-edges",
+        help="Move span edges past the function words a span's translation added "
+        "('in Vitoria' -> 'Vitoria'); English translations only",
+    ),
     summary: Optional[Path] = typer.Option(
         None, dir_okay=False, help="Summary JSON (default: next to the output)"
     ),
@@ -198,6 +206,7 @@ def translate_cli(
             sentences_per_call,
             typed_placeholders,
             max_tokens,
+            trim_span_edges=trim_span_edges,
         )
         run_sharded(
             job,
@@ -235,6 +244,7 @@ def translate_cli(
             typed_placeholders,
             max_tokens,
             progress,
+            trim_span_edges,
         )
     except (ValueError, TranslationError) as err:  # an engine that fails mid-run, labels missing
         typer.echo(f"Error: {input_path}: {err}; nothing written", err=True)

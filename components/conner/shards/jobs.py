@@ -153,6 +153,7 @@ class TranslateJob:
     sentences_per_call: int = 64
     typed_placeholders: bool = False
     max_tokens: Optional[int] = None
+    trim_span_edges: bool = True
     output_suffix: str = ".spacy"
     accepts: Tuple[str, ...] = ("spacy",)
     summaries: bool = True  # what translation kept and lost, per shard
@@ -187,6 +188,7 @@ class TranslateJob:
                 max_tokens=self.max_tokens,
                 summary=summary,
                 progress=False,
+                trim_span_edges=self.trim_span_edges,
             )
             out: List[Doc] = []
             for target, translation in pairs:

@@ -27,6 +27,7 @@ from ...consistency.extensions import (
     set_conjugate_spans,
 )
 from .cache import CachedTranslator, TranslationCache
+from .edges import edge_words_for, trim_edges
 from .engines import TranslationEngine
 from .placeholders import (
     FLAG_KINDS,
@@ -56,6 +57,7 @@ class TranslationSummary:
     spans_in: int = 0
     spans_kept: int = 0
     empty_span_translations: int = 0
+    span_edges_trimmed: int = 0
     placeholders: Counter = field(default_factory=Counter)
     engine_seconds: float = 0.0
     engine_calls: int = 0
@@ -140,12 +142,14 @@ class _Translator:
         summary: TranslationSummary,
         typed_placeholders: bool,
         max_tokens: Optional[int],
+        trim_span_edges: bool,
     ) -> None:
         self.translator = translator
         self.nlp = nlp
         self.summary = summary
         self.typed = typed_placeholders
         self.max_tokens = max_tokens
+        self.edge_words = edge_words_for(nlp.lang) if trim_span_edges else frozenset()
 
     def mask(self, doc: Doc, number: int) -> Optional[_Masked]:
         summary = self.summary
@@ -219,6 +223,8 @@ class _Translator:
         if not token_spans:
             summary.sentences_dropped += 1
             return None
+        if self.edge_words:
+            token_spans = self._trim(translated_doc, token_spans)
         target = masked.doc.copy()
         target.user_data.pop(SPAN_LABELS_KEY, None)
         kept = sorted(token_spans)
@@ -238,6 +244,16 @@ class _Translator:
         summary.spans_kept += len(kept)
         return target, translated_doc
 
+    def _trim(
+        self, doc: Doc, token_spans: Dict[int, Tuple[int, int]]
+    ) -> Dict[int, Tuple[int, int]]:
+        trimmed = {}
+        for index, (start, end) in token_spans.items():
+            first, last = trim_edges([t.text for t in doc[start:end]], self.edge_words)
+            trimmed[index] = (start + first, start + last)
+            self.summary.span_edges_trimmed += (first, last) != (0, end - start)
+        return trimmed
+
 
 def translate_docs(
     docs: Iterable[Doc],
@@ -249,6 +265,7 @@ def translate_docs(
     max_tokens: Optional[int] = None,
     summary: Optional[TranslationSummary] = None,
     progress: bool = False,
+    trim_span_edges: bool = True,
 ) -> Iterator[Tuple[Doc, Doc]]:
     """Yield (target Doc, translation Doc) pairs for ``docs``.
 
@@ -260,6 +277,8 @@ def translate_docs(
     max_tokens: skip (and count) longer sentences; None keeps all.
     summary: filled in as pairs are produced (pass one to read it after).
     progress: show a tqdm bar (sentences per second).
+    trim_span_edges: move each conjugate span's edges past the function words
+        its translation added ("in Vitoria" -> "Vitoria"; see ``edges.py``).
     Input Docs are not modified; the yielded target Doc is a copy.
     """
     if batch_size < 1:
@@ -271,7 +290,9 @@ def translate_docs(
     else:
         translator = CachedTranslator(engine, cache)
     summary = summary if summary is not None else TranslationSummary()
-    worker = _Translator(translator, nlp, summary, typed_placeholders, max_tokens)
+    worker = _Translator(
+        translator, nlp, summary, typed_placeholders, max_tokens, trim_span_edges
+    )
     total = len(docs) if hasattr(docs, "__len__") else None  # type: ignore[arg-type]
     bar = tqdm(total=total, unit="sent", disable=not progress, dynamic_ncols=True)
     cache_used = translator.cache
