@@ -34,3 +34,7 @@ def test_no_edge_words_trims_nothing():
 def test_edge_words_exist_for_english_only():
     assert edge_words_for("en") == ENGLISH_EDGE_WORDS
     assert edge_words_for("de") == frozenset()
+
+
+def test_a_name_that_starts_with_a_stays_whole():
+    assert trim_edges(["A", "Coruña"], ENGLISH_EDGE_WORDS) == (0, 2)

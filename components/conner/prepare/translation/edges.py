@@ -10,9 +10,10 @@ consistency would pull the correct target span ("Gasteizen" = LOC) towards
 that. Trimming keeps the words in the sentence and only moves the span's
 edges onto the name.
 
-Only closed-class words are trimmed (prepositions, articles, conjunctions,
-the possessive) and the joiners left behind them, never a content word, and
-never the whole span.
+Only closed-class words are trimmed (prepositions, "the", conjunctions, the
+possessive) and the joiners left behind them, never a content word, and
+never the whole span. "A" and "an" stay: an engine keeps them from names
+such as "A Coruña" more often than it adds them.
 """
 
 from typing import Dict, FrozenSet, Sequence, Tuple
@@ -21,8 +22,6 @@ from typing import Dict, FrozenSet, Sequence, Tuple
 # the engine rendered an inflection or a particle of the source as a word.
 ENGLISH_EDGE_WORDS = frozenset(
     {
-        "a",
-        "an",
         "the",
         "of",
         "in",
