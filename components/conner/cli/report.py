@@ -19,6 +19,7 @@ from ..runs.reports import (
     seeds_table,
     spans_table,
 )
+from ..runs.set_tables import set_tables
 from .app import app
 from .options import output_option
 
@@ -35,6 +36,11 @@ def report_cli(
         help="What the reports do not record (data, model selection): added to the protocol line built from their recorded protocol",
     ),
     baseline: Optional[str] = typer.Option(None, help="System the others are compared with"),
+    by_set: Optional[str] = typer.Option(
+        None,
+        help="Also one table per test set, in this comma-separated order (e.g. eu,hr,de): "
+        "each system's F1 and its difference to --baseline paired by seed, with t",
+    ),
 ) -> None:
     """Write the evaluation reports' table (and per-type and span tables) as markdown."""
     found = load_reports(reports)
@@ -44,6 +50,14 @@ def report_cli(
     table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
     protocol = protocol_line(found, protocol, several_seeds)
     text = f"# {title}\n\n{protocol}\n\n{table}\n"
+    if by_set:
+        if baseline is None:
+            raise typer.BadParameter("--by-set needs --baseline", param_hint="'--by-set'")
+        try:
+            per_set = set_tables(found, baseline, [s for s in by_set.split(",") if s])
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="'--baseline'") from None
+        text += f"\n## Per test set\n\n{per_set}\n"
     spans = spans_table(found)
     if spans:
         text += f"\n## Span distributions on conjugate pairs\n\n{spans}\n"
