@@ -263,7 +263,9 @@ def inflected_spans(text: str) -> str:
 
 
 def test_span_edges_move_past_the_words_a_translation_added():
-    doc = target_doc("Udalak Gasteizen NATO-a ikusi du .".split(), [[0, 0, 1], [1, 1, 2], [2, 2, 3]])
+    doc = target_doc(
+        "Udalak Gasteizen NATO-a ikusi du .".split(), [[0, 0, 1], [1, 1, 2], [2, 2, 3]]
+    )
     summary = TranslationSummary()
     engine = FunctionEngine(function=inflected_spans)
     ((_, translation),) = translate_docs([doc], engine, EN, summary=summary)
@@ -277,9 +279,7 @@ def test_keeping_span_edges_keeps_the_translation_whole():
     doc = target_doc("Gasteizen NATO-a .".split(), [[0, 0, 1], [1, 1, 2]])
     summary = TranslationSummary()
     engine = FunctionEngine(function=inflected_spans)
-    ((_, translation),) = translate_docs(
-        [doc], engine, EN, summary=summary, trim_span_edges=False
-    )
+    ((_, translation),) = translate_docs([doc], engine, EN, summary=summary, trim_span_edges=False)
     assert spans_text(translation) == {0: "in Vitoria", 1: "NATO-and"}
     assert summary.span_edges_trimmed == 0
 
@@ -294,9 +294,9 @@ def test_span_edges_are_trimmed_only_for_english_translations():
 def test_translate_cli_keeps_span_edges_on_request(tmp_path):
     register_engine("inflected", lambda src, tgt: FunctionEngine(src, tgt, inflected_spans))
     source = tmp_path / "weak.spacy"
-    DocBin(docs=[target_doc("Gasteizen .".split(), [[0, 0, 1]], "p")], store_user_data=True).to_disk(
-        source
-    )
+    DocBin(
+        docs=[target_doc("Gasteizen .".split(), [[0, 0, 1]], "p")], store_user_data=True
+    ).to_disk(source)
     spans = {}
     for flag in ("--trim-span-edges", "--keep-span-edges"):
         out = tmp_path / f"{flag}.spacy"

@@ -149,7 +149,7 @@ class _Translator:
         self.summary = summary
         self.typed = typed_placeholders
         self.max_tokens = max_tokens
-        self.edge_words = edge_words_for(nlp.lang) if trim_span_edges else frozenset()
+        self.edge_words = edge_words_for(nlp.lang or "") if trim_span_edges else frozenset()
 
     def mask(self, doc: Doc, number: int) -> Optional[_Masked]:
         summary = self.summary
@@ -290,9 +290,7 @@ def translate_docs(
     else:
         translator = CachedTranslator(engine, cache)
     summary = summary if summary is not None else TranslationSummary()
-    worker = _Translator(
-        translator, nlp, summary, typed_placeholders, max_tokens, trim_span_edges
-    )
+    worker = _Translator(translator, nlp, summary, typed_placeholders, max_tokens, trim_span_edges)
     total = len(docs) if hasattr(docs, "__len__") else None  # type: ignore[arg-type]
     bar = tqdm(total=total, unit="sent", disable=not progress, dynamic_ncols=True)
     cache_used = translator.cache
