@@ -310,3 +310,22 @@ def test_translate_cli_keeps_span_edges_on_request(tmp_path):
         summary = json.loads(out.with_suffix(".summary.json").read_text())
         assert summary["span_edges_trimmed"] == (flag == "--trim-span-edges")
     assert spans == {"--trim-span-edges": {0: "Vitoria"}, "--keep-span-edges": {0: "in Vitoria"}}
+
+
+def test_translate_shards_keep_span_edges_on_request(tmp_path):
+    register_engine("inflected", lambda src, tgt: FunctionEngine(src, tgt, inflected_spans))
+    shards = tmp_path / "weak"
+    shards.mkdir()
+    doc = target_doc("Gasteizen .".split(), [[0, 0, 1]], "p")
+    DocBin(docs=[doc], store_user_data=True).to_disk(shards / "a.spacy")
+    spans = {}
+    for flag in ("--trim-span-edges", "--keep-span-edges"):
+        out = tmp_path / flag
+        result = CliRunner().invoke(
+            app,
+            ["translate", str(shards), "-o", str(out), "--translator", "inflected", flag],
+        )
+        assert result.exit_code == 0, result.output
+        docs = list(DocBin().from_disk(out / "a.spacy").get_docs(EN.vocab))
+        spans[flag] = spans_text(docs[1])
+    assert spans == {"--trim-span-edges": {0: "Vitoria"}, "--keep-span-edges": {0: "in Vitoria"}}
