@@ -78,3 +78,39 @@ def test_keep_labels_stores_types_apart_for_typed_placeholders(tmp_path):
     (doc,) = weak_tagging.weak_tag_docs(nlp, unlabeled_docs()[:1], keep_labels=True)
     assert doc.user_data[SPAN_LABELS_KEY] == [[0, "PER"], [1, "LOC"]]
     assert doc.ents == ()
+
+
+def test_gold_spans_keep_boundaries_and_drop_labels(tmp_path):
+    nlp = spacy.blank("eu")
+    first = Doc(nlp.vocab, words="Mikel Laboa Donostian jaio zen .".split())
+    first.ents = [Span(first, 0, 2, label="PER"), Span(first, 2, 3, label="LOC")]
+    second = Doc(nlp.vocab, words="Gaur ez da ezer gertatu .".split())
+    source, out = tmp_path / "eu_train.spacy", tmp_path / "eu_gold.spacy"
+    DocBin(docs=[first, second]).to_disk(source)
+    result = CliRunner().invoke(
+        app, ["gold-spans", str(source), "-o", str(out), "--id-prefix", "eu-"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 docs, 1 with spans, 2 spans (3 tokens)" in result.output
+    docs = list(DocBin().from_disk(out).get_docs(nlp.vocab))
+    assert [d._.conjugate_id for d in docs] == ["eu-0", "eu-1"]
+    assert {k: s.text for k, s in get_conjugate_spans(docs[0]).items()} == {
+        0: "Mikel Laboa",
+        1: "Donostian",
+    }
+    assert get_conjugate_spans(docs[1]) == {}
+    # Boundaries only: no entity, label or other annotation survives.
+    assert all(not d.ents and SPAN_LABELS_KEY not in d.user_data for d in docs)
+    assert all(not t.ent_type_ and not t.ent_iob_ for d in docs for t in d)
+
+
+def test_gold_spans_warn_on_unlabeled_input_and_refuse_an_empty_file(tmp_path):
+    nlp = spacy.blank("eu")
+    source = tmp_path / "unlabeled.spacy"
+    DocBin(docs=[Doc(nlp.vocab, words=["Kaixo", "."])]).to_disk(source)
+    result = CliRunner().invoke(app, ["gold-spans", str(source), "-o", str(tmp_path / "o.spacy")])
+    assert result.exit_code == 0 and "has no entities: is it labeled?" in result.output
+    empty = tmp_path / "empty.spacy"
+    DocBin().to_disk(empty)
+    result = CliRunner().invoke(app, ["gold-spans", str(empty), "-o", str(tmp_path / "e.spacy")])
+    assert result.exit_code == 1 and "holds no Doc" in result.output

@@ -15,6 +15,7 @@ from . import (  # noqa: E402, F401
     convert,
     import_release,
     weak_tag,
+    gold_spans,
     translate,
     collect_pairs,
     train,

@@ -58,6 +58,23 @@ def weak_tag_docs(
             yield out
 
 
+def gold_span_docs(docs: Iterable[Doc], id_prefix: str = "", first_index: int = 0) -> Iterator[Doc]:
+    """Yield annotation-free copies of labeled ``docs`` with their gold entity
+    boundaries as conjugate spans: the weak tagger replaced by an oracle.
+
+    Only the boundaries are kept, as from a weak tagger, so training still
+    sees no label of the target language. Pair ids follow
+    :func:`weak_tag_docs`, so the same sentence gets the same id either way.
+    """
+    for index, doc in enumerate(docs, first_index):
+        out = bare_copy(doc, doc.vocab)
+        pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
+        set_conjugate_spans(
+            out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(doc.ents)]
+        )
+        yield out
+
+
 def span_counts(docs: Iterable[Doc]) -> Counter:
     """Docs, Docs with spans, spans and span tokens of weakly tagged Docs."""
     counts: Counter = Counter()
