@@ -12,15 +12,15 @@ set tells the causes apart. Only boundaries are kept, as from a weak tagger.
 
 from pathlib import Path
 
-import spacy
 import typer
-from spacy.tokens import DocBin
+from spacy.vocab import Vocab
 
 from ..files.docbins import read_doc_bin
-from ..files.outputs import atomic_output, refuse_overwriting_inputs
-from ..inference.weak_tagging import gold_span_docs, span_counts
+from ..files.outputs import refuse_overwriting_inputs
+from ..inference.weak_tagging import gold_span_docs
 from .app import app
 from .options import output_option
+from .weak_tag import write_target_docs
 
 
 @app.command("gold-spans")
@@ -38,13 +38,5 @@ def gold_spans_cli(
     except ValueError as err:  # OutputError, DocBinError are ValueErrors
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(1) from None
-    docs = list(gold_span_docs(doc_bin.get_docs(spacy.blank("xx").vocab), id_prefix))
-    with atomic_output(output_path) as temporary:
-        DocBin(docs=docs, store_user_data=True).to_disk(temporary)
-    counts = span_counts(docs)
-    typer.echo(
-        f"{counts['docs']} docs, {counts['docs_with_spans']} with spans, {counts['spans']} spans "
-        f"({counts['span_tokens']} tokens) -> {output_path}"
-    )
-    if counts["docs"] and not counts["spans"]:
-        typer.echo(f"Warning: {input_path} has no entities: is it labeled?", err=True)
+    docs = list(gold_span_docs(doc_bin.get_docs(Vocab()), id_prefix))
+    write_target_docs(docs, output_path, f"{input_path} has no entities: is it labeled?")

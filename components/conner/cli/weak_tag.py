@@ -19,10 +19,10 @@ is named) stop the run with one line (exit 1).
 """
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
-from spacy.tokens import DocBin
+from spacy.tokens import Doc, DocBin
 
 from ..files.docbins import read_doc_bin
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
@@ -100,12 +100,18 @@ def weak_tag_cli(
         raise typer.Exit(1) from None
     docs = list(doc_bin.get_docs(nlp.vocab))
     out_docs = list(weak_tag_docs(nlp, docs, id_prefix, keep_labels, batch_size, progress))
+    write_target_docs(out_docs, output_path, f"{model} predicted no entities at all")
+
+
+def write_target_docs(docs: List[Doc], output_path: Path, no_spans_warning: str) -> None:
+    """Write target Docs with conjugate spans and print their counts; warn
+    with ``no_spans_warning`` when no Doc has a span."""
     with atomic_output(output_path) as temporary:
-        DocBin(docs=out_docs, store_user_data=True).to_disk(temporary)
-    counts = span_counts(out_docs)
+        DocBin(docs=docs, store_user_data=True).to_disk(temporary)
+    counts = span_counts(docs)
     typer.echo(
         f"{counts['docs']} docs, {counts['docs_with_spans']} with spans, {counts['spans']} spans "
         f"({counts['span_tokens']} tokens) -> {output_path}"
     )
     if counts["docs"] and not counts["spans"]:
-        typer.echo(f"Warning: {model} predicted no entities at all", err=True)
+        typer.echo(f"Warning: {no_spans_warning}", err=True)

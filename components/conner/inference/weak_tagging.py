@@ -9,10 +9,11 @@ typed placeholders only).
 """
 
 from collections import Counter
-from typing import Iterable, Iterator, List
+from typing import Iterable, Iterator, List, Sequence
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
+from spacy.vocab import Vocab
 from tqdm import tqdm
 
 from ..consistency.extensions import (
@@ -46,12 +47,8 @@ def weak_tag_docs(
     tagged = pipe_by_words(nlp, (bare_copy(doc, nlp.vocab) for doc in docs), batch_size)
     with tqdm(total=len(docs), unit="doc", desc="weak tagging", disable=not progress) as bar:
         for index, (doc, prediction) in enumerate(zip(docs, tagged), first_index):
-            out = bare_copy(doc, nlp.vocab)
-            pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
             ents = list(prediction.ents)
-            set_conjugate_spans(
-                out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)]
-            )
+            out = target_copy(doc, nlp.vocab, conjugate_id(doc) or f"{id_prefix}{index}", ents)
             if keep_labels:
                 out.user_data[SPAN_LABELS_KEY] = [[i, e.label_] for i, e in enumerate(ents)]
             bar.update(1)
@@ -67,12 +64,15 @@ def gold_span_docs(docs: Iterable[Doc], id_prefix: str = "", first_index: int = 
     :func:`weak_tag_docs`, so the same sentence gets the same id either way.
     """
     for index, doc in enumerate(docs, first_index):
-        out = bare_copy(doc, doc.vocab)
-        pair_id = conjugate_id(doc) or f"{id_prefix}{index}"
-        set_conjugate_spans(
-            out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(doc.ents)]
-        )
-        yield out
+        yield target_copy(doc, doc.vocab, conjugate_id(doc) or f"{id_prefix}{index}", doc.ents)
+
+
+def target_copy(doc: Doc, vocab: Vocab, pair_id: str, ents: Sequence[Span]) -> Doc:
+    """An annotation-free copy of ``doc`` whose conjugate spans are the
+    boundaries of ``ents`` (keys 0..n-1), as the target side of ``pair_id``."""
+    out = bare_copy(doc, vocab)
+    set_conjugate_spans(out, pair_id, "target", [[i, e.start, e.end] for i, e in enumerate(ents)])
+    return out
 
 
 def span_counts(docs: Iterable[Doc]) -> Counter:

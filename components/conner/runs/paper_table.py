@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import typer
 
 from .protocol_line import protocol_line
-from .reports import TARGETS, _cell, _mean_std, group_by_system
+from .reports import TARGETS, _cell, _mean_std, group_by_system, seed_scores
 
 LANGUAGES = (*TARGETS, "avg", "en")
 
@@ -42,16 +42,10 @@ def parse_groups(specs: Sequence[str]) -> List[Tuple[str, Path]]:
 def f1_by_seed(reports: List[Dict]) -> Dict[int, Dict[str, float]]:
     """F1 in % per training seed and language, with the De/Es/Nl average
     where all three were evaluated."""
-    by_seed: Dict[int, Dict[str, float]] = {}
-    for report in reports:
-        scores = {
-            name: 100 * result["f"]
-            for name, result in report["results"].items()
-            if name in LANGUAGES
-        }
+    by_seed = seed_scores(reports, LANGUAGES)
+    for scores in by_seed.values():
         if all(lang in scores for lang in TARGETS):
             scores["avg"] = statistics.mean(scores[lang] for lang in TARGETS)
-        by_seed[report.get("protocol", {}).get("seed")] = scores
     return by_seed
 
 

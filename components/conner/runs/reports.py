@@ -6,7 +6,7 @@ Reports of the same system from several training seeds (as written by
 
 import statistics
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import srsly
 
@@ -120,6 +120,16 @@ def test_sets(reports: List[Dict]) -> List[str]:
     for report in reports:
         sets.extend(s for s in report["results"] if s not in sets)
     return sets
+
+
+def seed_scores(reports: List[Dict], sets: Sequence[str]) -> Dict[int, Dict[str, float]]:
+    """F1 in % per training seed and test set (only ``sets``)."""
+    return {
+        report.get("protocol", {}).get("seed"): {
+            name: 100 * result["f"] for name, result in report["results"].items() if name in sets
+        }
+        for report in reports
+    }
 
 
 def f1_row(report: Dict, sets: List[str], targets: List[str]) -> List[Optional[float]]:

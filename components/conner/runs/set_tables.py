@@ -10,17 +10,7 @@ that difference's t statistic.
 from typing import Dict, List, Optional, Sequence
 
 from .paper_table import paired_difference
-from .reports import _mean_std, group_by_system, test_sets
-
-
-def f1_by_seed(reports: List[Dict], sets: Sequence[str]) -> Dict[int, Dict[str, float]]:
-    """F1 in % per training seed and test set (only ``sets``)."""
-    return {
-        report.get("protocol", {}).get("seed"): {
-            name: 100 * result["f"] for name, result in report["results"].items() if name in sets
-        }
-        for report in reports
-    }
+from .reports import _mean_std, group_by_system, seed_scores, test_sets
 
 
 def set_table(
@@ -60,5 +50,5 @@ def set_tables(
     found = test_sets(reports)
     order = [s for s in sets if s in found] if sets else found
     groups = {baseline: groups[baseline], **{k: v for k, v in groups.items() if k != baseline}}
-    by_system = {system: f1_by_seed(members, order) for system, members in groups.items()}
+    by_system = {system: seed_scores(members, order) for system, members in groups.items()}
     return "\n\n".join(f"### {s}\n\n{set_table(by_system, s, baseline)}" for s in order)
