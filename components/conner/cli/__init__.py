@@ -16,6 +16,7 @@ from . import (  # noqa: E402, F401
     import_release,
     weak_tag,
     gold_spans,
+    pair_targets,
     translate,
     collect_pairs,
     train,

@@ -22,7 +22,7 @@ from ..consistency.extensions import (
     get_conjugate_spans,
     set_conjugate_spans,
 )
-from ..consistency.pairs import bare_copy
+from ..consistency.pairs import DocPair, bare_copy
 from .pipelines import pipe_by_words
 
 
@@ -65,6 +65,20 @@ def gold_span_docs(docs: Iterable[Doc], id_prefix: str = "", first_index: int = 
     """
     for index, doc in enumerate(docs, first_index):
         yield target_copy(doc, doc.vocab, conjugate_id(doc) or f"{id_prefix}{index}", doc.ents)
+
+
+def pair_target_docs(pairs: Iterable[DocPair]) -> Iterator[Doc]:
+    """Yield the target side of conjugate ``pairs`` as ``conner weak-tag``
+    writes it: an annotation-free copy with its pair id and the spans both
+    sides share, so another engine can translate the same sentences and
+    spans (an ablation of the translation engine alone)."""
+    for target, translation in pairs:
+        shared = get_conjugate_spans(target).keys() & get_conjugate_spans(translation).keys()
+        spans = get_conjugate_spans(target)
+        pair_id = conjugate_id(target)
+        if pair_id is None:  # load_pairs only returns Docs with an id
+            raise ValueError("a pair's target Doc has no conjugate id")
+        yield target_copy(target, target.vocab, pair_id, [spans[key] for key in sorted(shared)])
 
 
 def target_copy(doc: Doc, vocab: Vocab, pair_id: str, ents: Sequence[Span]) -> Doc:
