@@ -143,19 +143,43 @@ def test_a_bad_section_stops_with_one_line_naming_it(tmp_path, section, message)
     assert not output.exists()
 
 
+NUMBERS = re.compile(r"[+\-−]?\d+\.\d\d ± \d+\.\d\d")
+
+
+def readme_rows(prefix: str):
+    """The README's table rows with mean ± std cells whose first cell starts with ``prefix``."""
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    return [
+        line
+        for line in readme.splitlines()
+        if line.startswith(f"| {prefix}") and NUMBERS.search(line)
+    ]
+
+
 def test_the_readme_headline_rows_are_those_of_the_test_table():
     """The README's results table copies rows of reports/test.md: a new draw there must reach it."""
-    readme = (ROOT / "README.md").read_text(encoding="utf8")
     table = (ROOT / "reports" / "test.md").read_text(encoding="utf8")
-    numbers = re.compile(r"[+\-−]?\d+\.\d\d ± \d+\.\d\d")
-    headline = [
-        line for line in readme.splitlines() if line.startswith("| ") and numbers.search(line)
-    ]
-    assert len(headline) >= 3
+    headline = [row for row in readme_rows("") if not row.startswith("| `")]
+    headline += readme_rows("`all`")
+    assert len(headline) >= 4
     for line in headline:
         name = line.split("|")[1].strip().strip("`*")
+        if name.startswith("all`"):  # the quick start's `all` row: its conner-google
+            name = "conner"
         source = next((row for row in table.splitlines() if row.startswith(f"| {name} |")), None)
         assert source is not None, f"README row {name!r} is not a row of reports/test.md"
-        assert numbers.findall(line) == numbers.findall(source), (
+        assert NUMBERS.findall(line) == NUMBERS.findall(source), (
             f"README row {name!r} differs from reports/test.md"
         )
+
+
+def test_the_readme_release_row_is_table_1s_conner():
+    """The quick start's release row copies Table 1's ConNER cells (de, es, nl, en, avg)."""
+    (line,) = readme_rows("`release`")
+    table = (ROOT / "reports" / "table1.md").read_text(encoding="utf8")
+    cells = {}
+    for row in table.splitlines():
+        parts = [cell.strip() for cell in row.split("|")[1:-1]]
+        if len(parts) > 6 and parts[0] == "conner":
+            cells[parts[1]] = parts[6]  # "ours system"
+    assert NUMBERS.findall(line) == [cells[lang] for lang in ("de", "es", "nl", "en", "avg")]
