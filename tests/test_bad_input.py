@@ -566,9 +566,31 @@ def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
 def test_unknown_translation_language_fails_at_once(tmp_path):
     DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
     result = invoke(
-        "translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--lang", "zz"]
+        "translate",
+        [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--translation-lang", "zz"],
     )
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
+
+
+def test_a_source_code_no_engine_knows_fails_at_the_engine(tmp_path):
+    # --lang is the engine's code (spaCy may not know it: Galician "gl"), so
+    # a typo is the engine's to refuse, before any Doc is read.
+    DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    result = invoke(
+        "translate",
+        [
+            tmp_path / "in.spacy",
+            "-o",
+            tmp_path / "out.spacy",
+            "--lang",
+            "zz",
+            "--option",
+            "binary=no-such-apertium",
+        ],
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "Apertium binary 'no-such-apertium' not found" in flat(result.output)
+    assert not (tmp_path / "out.spacy").exists()
 
 
 def test_weak_tag_shows_progress(tmp_path):

@@ -139,6 +139,60 @@ def fake_apertium(folder: Path, modes) -> Path:
     return path
 
 
+def echoing_apertium(folder: Path, mode: str) -> Path:
+    """An ``apertium`` that lists ``mode`` and "translates" by echoing its input."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "apertium"
+    path.write_text(
+        f"#!/bin/sh\nif [ \"$1\" = -l ]; then echo '  {mode}'; exit 0; fi\ncat\n",
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_a_language_spacy_has_no_class_for_translates_by_its_engine_code(tmp_path):
+    # Galician: apertium's gl-en, but spaCy has no "gl"; the text is read as xx.
+    assert apertium_pair("gl") == ("gl-en", "apertium-en-gl")
+    with pytest.raises(ImportError):
+        spacy.util.get_lang_class("gl")
+    raw = tmp_path / "gl.txt"
+    raw.write_text("Rosalía de Castro naceu en Santiago .\nNon pasou nada .\n", encoding="utf-8")
+    nlp = spacy.blank("xx")
+    nlp.add_pipe("entity_ruler").add_patterns(
+        [
+            {"label": "X", "pattern": [{"ORTH": w} for w in name.split()]}
+            for name in ("Rosalía de Castro", "Santiago")
+        ]
+    )
+    nlp.to_disk(tmp_path / "model")
+    unlabeled, weak, pairs = (tmp_path / f"{n}.spacy" for n in ("unlabeled", "weak", "pairs"))
+    invoke("convert", raw, "-o", unlabeled, "--format", "text", "--lang", "xx", "--unlabeled")
+    invoke(
+        "weak-tag", tmp_path / "model", unlabeled, "-o", weak, "--id-prefix", "xx-", "--no-progress"
+    )
+    binary = echoing_apertium(tmp_path / "bin", "gl-en")
+    invoke(
+        "translate",
+        weak,
+        "-o",
+        pairs,
+        "--lang",
+        "gl",
+        "--option",
+        f"binary={binary}",
+        "--no-progress",
+    )
+    ((target, translation),) = load_pairs(pairs, spacy.blank("en").vocab)
+    assert target._.conjugate_id == "xx-0"
+    assert [s.text for s in get_conjugate_spans(translation).values()] == [
+        "Rosalía de Castro",
+        "Santiago",
+    ]
+    summary = json.loads((tmp_path / "pairs.summary.json").read_text())
+    assert (summary["src"], summary["model"], summary["pairs_kept"]) == ("gl", "apertium/gl-en", 1)
+
+
 @pytest.mark.parametrize("lang", sorted(INTO_ENGLISH))
 def test_check_names_the_debian_package_of_each_pair(tmp_path, lang):
     mode, package = apertium_pair(lang)

@@ -40,7 +40,7 @@ from spacy.tokens import Doc
 from ..consistency.pairs import write_pairs
 from ..files.docbins import read_docs
 from ..files.outputs import atomic_output, refuse_overwriting_inputs
-from ..prepare.languages import require_language
+from ..prepare.languages import require_language, spacy_language
 from ..prepare.translation import (
     TranslationCache,
     TranslationSummary,
@@ -52,7 +52,6 @@ from ..prepare.translation.targets import check_target_docs
 from ..shards import TranslateJob
 from .app import app
 from .options import (
-    LANG_HELP,
     TRANSLATION_LANG_HELP,
     address_option,
     chunk_docs_option,
@@ -85,8 +84,11 @@ def summary_path_for(output_path: Path) -> Path:
 
 
 def read_target_docs(input_path: Path, lang: str) -> List[Doc]:
-    """The target Docs of ``input_path``, checked by :func:`check_target_docs`."""
-    docs = read_docs(input_path, spacy.blank(lang).vocab)
+    """The target Docs of ``input_path``, checked by :func:`check_target_docs`.
+
+    lang (str): the engine's code of their language (see :func:`spacy_language`).
+    """
+    docs = read_docs(input_path, spacy.blank(spacy_language(lang)).vocab)
     check_target_docs(docs, str(input_path))
     return docs
 
@@ -160,7 +162,11 @@ def translate_cli(
     engine: str = typer.Option(
         "apertium", "--translator", help="Translation engine: apertium, opus-mt, google or stored"
     ),
-    src: str = typer.Option("es", "--lang", help=LANG_HELP),
+    src: str = typer.Option(
+        "es",
+        "--lang",
+        help="The engine's code of the input's language, e.g. es (gl: Galician, read as spaCy's xx)",
+    ),
     tgt: str = typer.Option("en", "--translation-lang", help=TRANSLATION_LANG_HELP),
     cache: Optional[Path] = typer.Option(None, dir_okay=False, help="SQLite translation cache"),
     sentences_per_call: int = typer.Option(
@@ -191,7 +197,6 @@ def translate_cli(
     options = parse_options(option)
     if wants_shards(inputs, engine_name):
         try:
-            require_language(src)
             require_language(tgt)
             build_engine(engine, src, tgt, options)  # a missing engine stops the run here
         except (ValueError, TranslationError) as err:
@@ -226,7 +231,6 @@ def translate_cli(
         raise typer.BadParameter(f"{inputs}: no such file", param_hint="'INPUTS'")
     summary_path = summary or summary_path_for(output_path)
     try:
-        require_language(src)
         require_language(tgt)
         refuse_overwriting_inputs([output_path, summary_path], [input_path, cache])
         docs = read_target_docs(input_path, src)

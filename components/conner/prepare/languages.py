@@ -12,3 +12,18 @@ def require_language(code: str) -> None:
             f"unknown language code {code!r}: spaCy has no such language "
             "(e.g. en, de, es, nl, or xx for any language)"
         ) from None
+
+
+def spacy_language(code: str) -> str:
+    """``code`` where spaCy has that language, else ``"xx"`` (its multi-language class).
+
+    A translation engine names languages by its own codes, and some of them
+    have no spaCy class (apertium's Galician ``gl``, Esperanto ``eo``). The
+    Docs of such a language are read and built with spaCy's ``xx`` vocab, as
+    the ``unlabeled`` step tokenized them; the engine still gets ``code``.
+    """
+    try:
+        get_lang_class(code)
+    except ImportError:
+        return "xx"
+    return code

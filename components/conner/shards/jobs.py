@@ -161,6 +161,7 @@ class TranslateJob:
     def open(self) -> Processor:
         import spacy
 
+        from ..prepare.languages import spacy_language
         from ..prepare.translation import (
             TranslationCache,
             TranslationSummary,
@@ -170,7 +171,7 @@ class TranslateJob:
         from ..prepare.translation.targets import check_target_docs
 
         engine = get_engine(self.engine, self.src, self.tgt, **self.options)
-        source_vocab = spacy.blank(self.src).vocab
+        source_vocab = spacy.blank(spacy_language(self.src)).vocab
         nlp = spacy.blank(self.tgt)
         cache = TranslationCache(self.cache) if self.cache else None
 
