@@ -541,53 +541,33 @@ def test_import_of_a_release_without_common_spans_fails_with_counts(tmp_path):
     assert not out.exists()
 
 
+def translate_nothing(tmp_path, *options):
+    """``conner translate`` of an empty DocBin with ``options``: what it refuses."""
+    DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
+    return invoke("translate", [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", *options])
+
+
 def test_opus_mt_with_a_missing_model_folder_says_so(tmp_path):
     from conner.prepare.translation import get_engine
 
     with pytest.raises(TranslationError, match="no such model folder: /no/such/dir"):
         get_engine("opus-mt", "es", "en", model="/no/such/dir")
-    DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(
-        "translate",
-        [
-            tmp_path / "in.spacy",
-            "-o",
-            tmp_path / "out.spacy",
-            "--translator",
-            "opus-mt",
-            "--option",
-            "model=/no/such/dir",
-        ],
+    result = translate_nothing(
+        tmp_path, "--translator", "opus-mt", "--option", "model=/no/such/dir"
     )
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "no such model folder: /no/such/dir" in flat(result.output)
 
 
 def test_unknown_translation_language_fails_at_once(tmp_path):
-    DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(
-        "translate",
-        [tmp_path / "in.spacy", "-o", tmp_path / "out.spacy", "--translation-lang", "zz"],
-    )
+    result = translate_nothing(tmp_path, "--translation-lang", "zz")
     assert result.exit_code == 1 and "unknown language code 'zz'" in flat(result.output)
 
 
 def test_a_source_code_no_engine_knows_fails_at_the_engine(tmp_path):
     # --lang is the engine's code (spaCy may not know it: Galician "gl"), so
-    # a typo is the engine's to refuse, before any Doc is read.
-    DocBin(docs=[], store_user_data=True).to_disk(tmp_path / "in.spacy")
-    result = invoke(
-        "translate",
-        [
-            tmp_path / "in.spacy",
-            "-o",
-            tmp_path / "out.spacy",
-            "--lang",
-            "zz",
-            "--option",
-            "binary=no-such-apertium",
-        ],
-    )
+    # a typo is the engine's to refuse, before anything is written.
+    result = translate_nothing(tmp_path, "--lang", "zz", "--option", "binary=no-such-apertium")
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "Apertium binary 'no-such-apertium' not found" in flat(result.output)
     assert not (tmp_path / "out.spacy").exists()
