@@ -233,6 +233,46 @@ def test_text_is_one_sentence_per_line_tokenized_for_the_language(tmp_path):
     assert report.to_dict()["tokens"] == sum(len(s.words) for s in sentences)
 
 
+def test_paragraphs_are_split_into_sentences_that_keep_their_line(tmp_path):
+    path = tmp_path / "ca.txt"
+    path.write_text(
+        "El Barça va guanyar ahir. Joan Laporta ho va celebrar a Barcelona!  Quina nit?\n"
+        "\n"
+        "Una sola frase sense punt final\n",
+        encoding="utf-8",
+    )
+    sentences, report = read_text(path, "ca", split_sentences=True)
+    nlp = spacy.blank("ca")
+    docs = [sentence_to_doc(nlp.vocab, s) for s in sentences]
+    assert [d.text for d in docs] == [
+        "El Barça va guanyar ahir.",
+        "Joan Laporta ho va celebrar a Barcelona!",
+        "Quina nit?",
+        "Una sola frase sense punt final",
+    ]
+    # No sentence ends in the space that separated it from the next one.
+    assert not any(d[-1].whitespace_ for d in docs)
+    assert [s.line for s in sentences] == [1, 1, 1, 3]
+    assert all(s.spans is None for s in sentences)
+    assert report.to_dict()["format"] == "paragraphs"
+    assert report.to_dict()["skipped"] == {"blank_lines": 1}
+    # The same file as text: one sentence a line, the same words.
+    lines, _ = read_text(path, "ca")
+    assert [len(s.words) for s in lines] == [sum(len(d) for d in docs[:3]), len(docs[3])]
+
+
+def test_convert_reads_paragraphs_unlabeled_only(tmp_path):
+    source = tmp_path / "raw.txt"
+    source.write_text("Primera frase. Segona frase.\n", encoding="utf-8")
+    output = tmp_path / "ca.spacy"
+    result = run_convert(source, output, "--format", "paragraphs", "--lang", "ca", "--unlabeled")
+    assert result.exit_code == 0, result.output
+    docs = list(DocBin().from_disk(output).get_docs(spacy.blank("ca").vocab))
+    assert [d.text for d in docs] == ["Primera frase.", "Segona frase."]
+    result = run_convert(source, tmp_path / "other.spacy", "--format", "paragraphs", "--lang", "ca")
+    assert result.exit_code == 1 and "--unlabeled" in flat(result.output)
+
+
 def test_text_with_invalid_utf8_names_file_and_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_bytes("bon dia\n".encode("utf-8") + b"caf\xe9\n")

@@ -2,8 +2,9 @@
 
 One Doc per sentence, entities read as conlleval.pl reads them (see
 ``conner.prepare.conll``). ``--format`` reads other inputs: ``jsonl``
-(BasqueGLUE's JSON lines), ``iob2`` (UniversalNER) or ``text`` (one sentence
-per line, tokenized by spaCy's tokenizer for ``--lang``; unlabeled only),
+(BasqueGLUE's JSON lines), ``iob2`` (UniversalNER), ``text`` (one sentence
+per line, tokenized by spaCy's tokenizer for ``--lang``; unlabeled only) or
+``paragraphs`` (one paragraph per line, split into sentences; unlabeled only),
 each a file or a folder of files (``conner.prepare.readers``).
 ``--label-map FROM=TO`` renames labels; ``iob2`` maps OTH to MISC by default.
 ``--unlabeled`` ignores the tag column entirely and leaves ``doc.ents``
@@ -197,7 +198,7 @@ def convert_cli(
     input_format: str = typer.Option(
         "conll",
         "--format",
-        help=f"Input format: {', '.join(FORMATS)} (text: one sentence per line, with --unlabeled)",
+        help=f"Input format: {', '.join(FORMATS)} (text: one sentence a line; paragraphs: one paragraph a line, split into sentences; both with --unlabeled)",
     ),
     label_map: List[str] = typer.Option(
         [],

@@ -5,7 +5,9 @@ Formats (``--format``), one reader module each:
 * ``conll`` - CoNLL columns, a file or a zip member (:mod:`.conll`);
 * ``jsonl`` - JSON lines of ``tokens`` and ``tags``, as BasqueGLUE (:mod:`.jsonl`);
 * ``iob2`` - UniversalNER's comment-and-columns files (:mod:`.uner`);
-* ``text`` - plain text, one sentence per line, unlabeled only (:mod:`.text`).
+* ``text`` - plain text, one sentence per line, unlabeled only (:mod:`.text`);
+* ``paragraphs`` - plain text, one paragraph per line, split into sentences
+  by spaCy's ``sentencizer``, unlabeled only (:mod:`.text`).
 
 Every format but ``conll`` also takes a folder: its files (hidden ones
 aside) are read in name order as one input. Errors name the file and line
@@ -32,7 +34,8 @@ from .reading import ReadReport
 from .text import read_text
 from .uner import read_uner
 
-FORMATS = ("conll", "jsonl", "iob2", "text")
+FORMATS = ("conll", "jsonl", "iob2", "text", "paragraphs")
+TEXT_FORMATS = ("text", "paragraphs")
 DEFAULT_LABEL_MAPS: Dict[str, Dict[str, str]] = {"iob2": {"OTH": "MISC"}}
 PathLike = Union[str, Path]
 
@@ -50,9 +53,11 @@ def input_files(path: Path) -> List[Path]:
 def read_file(
     path: Path, input_format: str, lang: str, scheme: str, encoding: str, labeled: bool
 ) -> Tuple[List[Sentence], ReadReport]:
-    """One file of a jsonl, iob2 or text input."""
-    if input_format == "text":
-        return read_text(path, lang, encoding=encoding)
+    """One file of a jsonl, iob2, text or paragraphs input."""
+    if input_format in TEXT_FORMATS:
+        return read_text(
+            path, lang, encoding=encoding, split_sentences=input_format == "paragraphs"
+        )
     reader = read_jsonl if input_format == "jsonl" else read_uner
     return reader(path, scheme=scheme, encoding=encoding, labeled=labeled)
 
@@ -76,7 +81,7 @@ def read_sentences(
     path = Path(path)
     if input_format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {input_format!r}")
-    if input_format == "text" and labeled:
+    if input_format in TEXT_FORMATS and labeled:
         raise ValueError(f"{path}: plain text holds no tags; convert it with --unlabeled")
     if input_format == "conll":
         if path.is_dir():
