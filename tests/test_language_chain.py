@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 import spacy
@@ -130,23 +131,15 @@ def test_check_refuses_a_language_spacy_does_not_know():
 # ------------------------------------------------ apertium pairs into English
 
 
-def fake_apertium(folder: Path, modes) -> Path:
-    """An ``apertium`` that lists ``modes`` (and translates nothing)."""
+def fake_apertium(folder: Path, modes, echo: bool = False) -> Path:
+    """An ``apertium`` that lists ``modes`` and translates nothing, or with
+    ``echo`` "translates" by echoing its input."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "apertium"
-    path.write_text("#!/bin/sh\n" + "".join(f"echo '  {m}'\n" for m in modes), encoding="utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
-def echoing_apertium(folder: Path, mode: str) -> Path:
-    """An ``apertium`` that lists ``mode`` and "translates" by echoing its input."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "apertium"
-    path.write_text(
-        f"#!/bin/sh\nif [ \"$1\" = -l ]; then echo '  {mode}'; exit 0; fi\ncat\n",
-        encoding="utf-8",
-    )
+    listing = "".join(f"echo '  {m}'\n" for m in modes)
+    if echo:
+        listing = f'if [ "$1" = -l ]; then\n{listing}exit 0\nfi\ncat\n'
+    path.write_text("#!/bin/sh\n" + listing, encoding="utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
@@ -158,20 +151,19 @@ def test_a_language_spacy_has_no_class_for_translates_by_its_engine_code(tmp_pat
         spacy.util.get_lang_class("gl")
     raw = tmp_path / "gl.txt"
     raw.write_text("Rosalía de Castro naceu en Santiago .\nNon pasou nada .\n", encoding="utf-8")
-    nlp = spacy.blank("xx")
-    nlp.add_pipe("entity_ruler").add_patterns(
-        [
-            {"label": "X", "pattern": [{"ORTH": w} for w in name.split()]}
-            for name in ("Rosalía de Castro", "Santiago")
-        ]
-    )
-    nlp.to_disk(tmp_path / "model")
     unlabeled, weak, pairs = (tmp_path / f"{n}.spacy" for n in ("unlabeled", "weak", "pairs"))
     invoke("convert", raw, "-o", unlabeled, "--format", "text", "--lang", "xx", "--unlabeled")
     invoke(
-        "weak-tag", tmp_path / "model", unlabeled, "-o", weak, "--id-prefix", "xx-", "--no-progress"
+        "weak-tag",
+        ruler_model(tmp_path / "model", "xx", ["Rosalía de Castro", "Santiago"]),
+        unlabeled,
+        "-o",
+        weak,
+        "--id-prefix",
+        "xx-",
+        "--no-progress",
     )
-    binary = echoing_apertium(tmp_path / "bin", "gl-en")
+    binary = fake_apertium(tmp_path / "bin", ["gl-en"], echo=True)
     invoke(
         "translate",
         weak,
@@ -271,12 +263,12 @@ BASQUE_NAMES = [
 ]
 
 
-def ruler_model(path: Path) -> Path:
-    """A weak tagger that knows a handful of Basque names."""
-    nlp = spacy.blank("eu")
+def ruler_model(path: Path, lang: str = "eu", names: Sequence[str] = BASQUE_NAMES) -> Path:
+    """A weak tagger of ``lang`` that knows a handful of names (Basque ones by default)."""
+    nlp = spacy.blank(lang)
     ruler = nlp.add_pipe("entity_ruler")
     ruler.add_patterns(
-        [{"label": "X", "pattern": [{"ORTH": w} for w in name.split()]} for name in BASQUE_NAMES]
+        [{"label": "X", "pattern": [{"ORTH": w} for w in name.split()]} for name in names]
     )
     nlp.to_disk(path)
     return path

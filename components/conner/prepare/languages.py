@@ -3,15 +3,22 @@
 from spacy.util import get_lang_class
 
 
-def require_language(code: str) -> None:
-    """Raise ``ValueError`` naming ``code`` if spaCy has no language of that code."""
+def has_language(code: str) -> bool:
+    """Whether spaCy has a language class of ``code``."""
     try:
         get_lang_class(code)
     except ImportError:
+        return False
+    return True
+
+
+def require_language(code: str) -> None:
+    """Raise ``ValueError`` naming ``code`` if spaCy has no language of that code."""
+    if not has_language(code):
         raise ValueError(
             f"unknown language code {code!r}: spaCy has no such language "
             "(e.g. en, de, es, nl, or xx for any language)"
-        ) from None
+        )
 
 
 def spacy_language(code: str) -> str:
@@ -22,8 +29,4 @@ def spacy_language(code: str) -> str:
     Docs of such a language are read and built with spaCy's ``xx`` vocab, as
     the ``unlabeled`` step tokenized them; the engine still gets ``code``.
     """
-    try:
-        get_lang_class(code)
-    except ImportError:
-        return "xx"
-    return code
+    return code if has_language(code) else "xx"
