@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 
 from ..files.outputs import atomic_output
+from ..runs.goals import goals_table, parse_goal
 from ..runs.protocol_line import protocol_line
 from ..runs.reports import (
     group_by_system,
@@ -41,6 +42,11 @@ def report_cli(
         help="Also one table per test set, in this comma-separated order (e.g. eu,hr,de): "
         "each system's F1 and its difference to --baseline paired by seed, with t",
     ),
+    goal: List[str] = typer.Option(
+        [],
+        help="SYSTEM:SET>=DELTA (repeatable), e.g. conner-eu16:eu>=3: a table of goals on the "
+        "difference to --baseline paired by seed, each met or short by how much",
+    ),
 ) -> None:
     """Write the evaluation reports' table (and per-type and span tables) as markdown."""
     found = load_reports(reports)
@@ -50,6 +56,15 @@ def report_cli(
     table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
     protocol = protocol_line(found, protocol, several_seeds)
     text = f"# {title}\n\n{protocol}\n\n{table}\n"
+    goals = ""
+    if goal:
+        if baseline is None:
+            raise typer.BadParameter("--goal needs --baseline", param_hint="'--goal'")
+        try:
+            goals = goals_table(found, baseline, [parse_goal(spec) for spec in goal])
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="'--goal'") from None
+        text += f"\n## Goals\n\n{goals}\n"
     if by_set:
         if baseline is None:
             raise typer.BadParameter("--by-set needs --baseline", param_hint="'--by-set'")
@@ -66,4 +81,4 @@ def report_cli(
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output) as temporary:
         temporary.write_text(text, encoding="utf8")
-    print(f"\n{protocol}\n\n{table}\n")
+    print(f"\n{protocol}\n\n{table}\n" + (f"\n{goals}\n" if goals else ""))
