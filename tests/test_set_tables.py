@@ -4,6 +4,7 @@ import math
 import statistics
 
 import srsly
+from seed_reports import seed_reports
 from typer.testing import CliRunner
 
 from conner.cli import app
@@ -25,15 +26,7 @@ SCORES = {  # system -> seed -> test set -> F1 in %
 
 
 def reports():
-    return [
-        {
-            "system": system,
-            "protocol": {"seed": seed},
-            "results": {name: {"f": f1 / 100} for name, f1 in sets.items()},
-        }
-        for system, seeds in SCORES.items()
-        for seed, sets in seeds.items()
-    ]
+    return seed_reports(SCORES)
 
 
 def rows(text, heading):
