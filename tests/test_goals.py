@@ -3,8 +3,7 @@
 import statistics
 
 import pytest
-import srsly
-from seed_reports import seed_reports
+from seed_reports import seed_reports, write_seed_reports
 from typer.testing import CliRunner
 
 from conner.cli import app
@@ -91,10 +90,7 @@ def test_a_goal_without_scores_is_an_error_not_a_silent_row(goal, message):
 
 
 def test_report_cli_writes_goals_after_the_main_table(tmp_path):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    for number, report in enumerate(reports()):
-        srsly.write_json(folder / f"{number}.json", report)
+    folder = write_seed_reports(tmp_path / "reports", reports())
     out = tmp_path / "table.md"
     args = ["report", str(folder), "-o", str(out), "--baseline", "vanilla", "--by-set", "eu"]
     goals = ["--goal", "conner-eu:eu>=3", "--goal", "pooled-no-eu:eu>=-0.5"]
@@ -107,9 +103,7 @@ def test_report_cli_writes_goals_after_the_main_table(tmp_path):
 
 
 def test_report_cli_refuses_a_goal_without_baseline_or_of_bad_form(tmp_path):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    srsly.write_json(folder / "0.json", reports()[0])
+    folder = write_seed_reports(tmp_path / "reports", reports()[:1])
     out = tmp_path / "table.md"
     runner = CliRunner()
     result = runner.invoke(app, ["report", str(folder), "-o", str(out), "--goal", "a:eu>=1"])

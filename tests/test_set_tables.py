@@ -3,8 +3,7 @@
 import math
 import statistics
 
-import srsly
-from seed_reports import seed_reports
+from seed_reports import seed_reports, write_seed_reports
 from typer.testing import CliRunner
 
 from conner.cli import app
@@ -65,10 +64,7 @@ def test_rows_pair_seeds_and_give_t():
 
 
 def test_report_cli_writes_the_per_set_tables(tmp_path):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    for number, report in enumerate(reports()):
-        srsly.write_json(folder / f"{number}.json", report)
+    folder = write_seed_reports(tmp_path / "reports", reports())
     out = tmp_path / "table.md"
     runner = CliRunner()
     result = runner.invoke(
