@@ -12,6 +12,7 @@ against PER/LOC), scores 0 by construction: it is scored, with a warning.
 """
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
@@ -23,6 +24,7 @@ from seqeval.metrics import (
     precision_score,
     recall_score,
 )
+from seqeval.metrics.sequence_labeling import get_entities
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
@@ -62,12 +64,15 @@ def score(gold: List[Doc], predicted: List[Doc]) -> Dict:
     y_true = [iob2_tags(d) for d in gold]
     y_pred = [iob2_tags(d) for d in predicted]
     report = classification_report(y_true, y_pred, output_dict=True, zero_division=0)
+    # Predictions per type, which precision alone does not give when it is 0.
+    predicted_counts = Counter(label for tags in y_pred for label, _, _ in get_entities(tags))
     per_type = {
         label: {
             "p": row["precision"],
             "r": row["recall"],
             "f": row["f1-score"],
             "support": int(row["support"]),
+            "predicted": predicted_counts[label],
         }
         for label, row in report.items()
         if not label.endswith(" avg")

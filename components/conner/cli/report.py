@@ -5,11 +5,12 @@ mean ± sample standard deviation (:mod:`conner.runs.reports`).
 """
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import typer
 
 from ..files.outputs import atomic_output
+from ..runs.entity_types import restrict_types
 from ..runs.goals import goals_table, parse_goal
 from ..runs.protocol_line import protocol_line
 from ..runs.reports import (
@@ -47,24 +48,37 @@ def report_cli(
         help="SYSTEM:SET>=DELTA (repeatable), e.g. conner-eu16:eu>=3: a table of goals on the "
         "difference to --baseline paired by seed, each met or short by how much",
     ),
+    types: Optional[str] = typer.Option(
+        None,
+        help="Comma-separated entity types, e.g. PER,LOC,ORG: the table (and the goals) again, "
+        "with micro F1 over these types only (label schemes differ most on MISC)",
+    ),
 ) -> None:
     """Write the evaluation reports' table (and per-type and span tables) as markdown."""
     found = load_reports(reports)
     if not found:
         raise typer.BadParameter(f"None of the reports exist: {', '.join(map(str, reports))}")
     several_seeds = any(len(members) > 1 for members in group_by_system(found).values())
-    table = seeds_table(found, baseline) if several_seeds else results_table(found, baseline)
+    main_table = seeds_table if several_seeds else results_table
+    table = main_table(found, baseline)
     protocol = protocol_line(found, protocol, several_seeds)
     text = f"# {title}\n\n{protocol}\n\n{table}\n"
-    goals = ""
-    if goal:
-        if baseline is None:
-            raise typer.BadParameter("--goal needs --baseline", param_hint="'--goal'")
-        try:
-            goals = goals_table(found, baseline, [parse_goal(spec) for spec in goal])
-        except ValueError as err:
-            raise typer.BadParameter(str(err), param_hint="'--goal'") from None
+    goals = goals_section(found, baseline, goal)
+    if goals:
         text += f"\n## Goals\n\n{goals}\n"
+    if types:
+        kept = [t for t in types.split(",") if t]
+        try:
+            restricted = restrict_types(found, kept)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="'--types'") from None
+        text += (
+            f"\n## {', '.join(kept)} only\n\nThe same, with micro F1 over these entity types "
+            f"only.\n\n{main_table(restricted, baseline)}\n"
+        )
+        restricted_goals = goals_section(restricted, baseline, goal)
+        if restricted_goals:
+            text += f"\n{restricted_goals}\n"
     if by_set:
         if baseline is None:
             raise typer.BadParameter("--by-set needs --baseline", param_hint="'--by-set'")
@@ -82,3 +96,15 @@ def report_cli(
     with atomic_output(output) as temporary:
         temporary.write_text(text, encoding="utf8")
     print(f"\n{protocol}\n\n{table}\n" + (f"\n{goals}\n" if goals else ""))
+
+
+def goals_section(reports: List[Dict], baseline: Optional[str], specs: List[str]) -> str:
+    """The goals table of ``--goal`` specs ("" without any), or a usage error."""
+    if not specs:
+        return ""
+    if baseline is None:
+        raise typer.BadParameter("--goal needs --baseline", param_hint="'--goal'")
+    try:
+        return goals_table(reports, baseline, [parse_goal(spec) for spec in specs])
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="'--goal'") from None
