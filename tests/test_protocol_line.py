@@ -104,6 +104,8 @@ def test_report_main_writes_the_built_line(tmp_path):
         protocol="note",
         baseline="vanilla",
         by_set=None,
+        goal=[],
+        types=None,
     )
     assert out.read_text(encoding="utf8").splitlines()[2] == (
         "encoder encoders/e5-small; 300 steps; ConNER: 4 conjugate pairs a step, alpha = beta = 0.5; note; training seed 0"
