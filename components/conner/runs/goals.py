@@ -14,7 +14,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Dict, List, Sequence
 
-from .paper_table import paired_difference
+from .paper_table import paired_difference, paired_seeds
 from .reports import _mean_std, group_by_system, seed_scores
 
 GOAL_PATTERN = re.compile(r"^(?P<system>[^:\s]+):(?P<set>[^>\s]+)>=(?P<minimum>[+-]?\d+(\.\d+)?)$")
@@ -71,11 +71,7 @@ def goals_table(reports: List[Dict], baseline: str, goals: Sequence[Goal]) -> st
             )
         # Judged on the mean as the table prints it, so "met" and the cells agree.
         shortfall = round(goal.minimum - round(statistics.mean(diffs), 2), 2)
-        seeds = ",".join(
-            str(seed)
-            for seed in sorted(set(scores) & set(base), key=str)
-            if goal.test_set in scores[seed] and goal.test_set in base[seed]
-        )
+        seeds = ",".join(str(seed) for seed in paired_seeds(scores, base, goal.test_set))
         cells = [
             goal.system,
             goal.test_set,

@@ -49,6 +49,17 @@ def f1_by_seed(reports: List[Dict]) -> Dict[int, Dict[str, float]]:
     return by_seed
 
 
+def paired_seeds(
+    system: Dict[int, Dict[str, float]], baseline: Dict[int, Dict[str, float]], language: str
+) -> List[int]:
+    """The seeds with a ``language`` score on both sides, in order."""
+    return [
+        seed
+        for seed in sorted(set(system) & set(baseline), key=str)
+        if language in system[seed] and language in baseline[seed]
+    ]
+
+
 def paired_difference(
     system: Dict[int, Dict[str, float]], baseline: Dict[int, Dict[str, float]], language: str
 ) -> Tuple[List[float], Optional[float]]:
@@ -56,8 +67,7 @@ def paired_difference(
     (mean / standard error; None with fewer than two seeds or no spread)."""
     diffs = [
         system[seed][language] - baseline[seed][language]
-        for seed in sorted(set(system) & set(baseline), key=str)
-        if language in system[seed] and language in baseline[seed]
+        for seed in paired_seeds(system, baseline, language)
     ]
     if len(diffs) < 2 or statistics.stdev(diffs) == 0:
         return diffs, None
