@@ -107,6 +107,32 @@ def test_an_embedded_report_keeps_its_tables_under_the_section(tmp_path):
     assert "```bash\nc\nd\n```" in page and "| `vanilla` | the baseline |" in page
 
 
+def test_the_legend_describes_only_systems_with_a_row(tmp_path):
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "t.md").write_text(
+        "| system | ours vanilla | ours system |\n|---|---|---|\n| conner | 50.00 | 51.00 |\n",
+        encoding="utf8",
+    )
+    section = {
+        "title": "T",
+        "table": "reports/t.md",
+        "protocol": "P.",
+        "command": "c",
+        "systems": {
+            "vanilla": "the baseline",
+            "conner": "ConNER",
+            "conner-eu4": "four pairs a step",
+        },
+    }
+    page = results_page.render_page(write_list(tmp_path / "results.yml", [section]), tmp_path)
+    assert "| `vanilla` | the baseline |" in page and "| `conner` | ConNER |" in page
+    assert "four pairs a step" not in page
+    assert "In the grid but not trained yet, so not in the table: `conner-eu4`." in page
+    section["systems"] = {"conner-eu4": "four pairs a step"}
+    page = results_page.render_page(write_list(tmp_path / "results.yml", [section]), tmp_path)
+    assert "| System |" not in page and "not trained yet, so not in the table: `conner-eu4`" in page
+
+
 @pytest.mark.parametrize(
     "section, message",
     [

@@ -111,9 +111,22 @@ def summarised_reports(root: Path, paths: List[str], baseline: Optional[str], wh
     return text
 
 
-def legend(systems: Dict[str, str]) -> str:
-    rows = [f"| `{name}` | {what} |" for name, what in systems.items()]
-    return "\n".join(["| System | What it is |", "| --- | --- |"] + rows)
+def names_system(table: str, name: str) -> bool:
+    """Whether the table has a row or column of ``name``: the name as a whole
+    word (``conner`` is not named by ``conner-eu4``)."""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", table) is not None
+
+
+def legend(systems: Dict[str, str], table: str) -> str:
+    """What each system of ``table`` is; systems of the legend that the table
+    does not name yet (in the grid, never trained) are listed as such."""
+    rows = [f"| `{name}` | {what} |" for name, what in systems.items() if names_system(table, name)]
+    text = "\n".join(["| System | What it is |", "| --- | --- |"] + rows) if rows else ""
+    missing = [f"`{name}`" for name in systems if not names_system(table, name)]
+    if missing:
+        line = f"In the grid but not trained yet, so not in the table: {', '.join(missing)}."
+        text = f"{text}\n\n{line}" if text else line
+    return text
 
 
 def render_section(root: Path, section: Dict, where: str) -> str:
@@ -126,15 +139,16 @@ def render_section(root: Path, section: Dict, where: str) -> str:
     )
     if section.get("note"):
         parts.append(section["note"].strip())
-    if section.get("systems"):
-        parts.append(legend(section["systems"]))
     if "table" in section:
-        parts.append(embedded_table(root, section["table"], where))
+        table = embedded_table(root, section["table"], where)
     else:
         reports = (
             section["reports"] if isinstance(section["reports"], list) else [section["reports"]]
         )
-        parts.append(summarised_reports(root, reports, section.get("baseline"), where))
+        table = summarised_reports(root, reports, section.get("baseline"), where)
+    if section.get("systems"):
+        parts.append(legend(section["systems"], table))
+    parts.append(table)
     return "\n\n".join(parts)
 
 
