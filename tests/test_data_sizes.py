@@ -188,6 +188,22 @@ def test_the_tables_train_the_systems_the_test_grid_trained():
     assert variants == {None, "kl_unlabeled", "kl_translation"}
 
 
+def test_the_learning_rate_grid_varies_only_the_rate_of_table_2s_vanilla():
+    sizes = {s.name: s for s in read_grid(ROOT / "configs/grid_sizes.yml")}
+    rates = {s.name: s for s in read_grid(ROOT / "configs/grid_learn_rate.yml")}
+    # The same name and settings: table2-grid's trained vanilla models are only evaluated.
+    assert rates["vanilla"] == sizes["vanilla"]
+    assert set(rates) == {"vanilla", "vanilla-lr2e-5"} and not rates["vanilla-lr2e-5"].pairs
+    assert rates["vanilla-lr2e-5"].overrides == {"training.optimizer.learn_rate.initial_rate": 2e-5}
+    scripts = {c["name"]: c["script"] for c in load_project_config(ROOT)["commands"]}
+    (line,) = scripts["learn-rate-grid"]
+    table2_at_10 = scripts["table2-grid"][1]
+    for option in ("--train corpus/en_train_10.spacy", "--training-dir training/table2_10"):
+        assert option in line and option in table2_at_10
+    # A choice made on English dev: no test set is scored.
+    assert "--test en_dev=corpus/en_dev.spacy" in line and "_test.spacy" not in line
+
+
 @pytest.fixture
 def tiny_project(tmp_path, monkeypatch):
     """A folder that looks like the project to its grid commands: the real
@@ -209,7 +225,9 @@ def _grid_app() -> typer.Typer:
     return app
 
 
-@pytest.mark.parametrize("command", ["table1-grid", "table2-grid", "table5-grid"])
+@pytest.mark.parametrize(
+    "command", ["table1-grid", "table2-grid", "table5-grid", "learn-rate-grid"]
+)
 def test_each_table_grid_parses_and_prints_its_estimate(tiny_project, command):
     config = load_project_config(ROOT)
     variables = config["vars"]
