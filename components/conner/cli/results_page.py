@@ -120,9 +120,10 @@ def names_system(table: str, name: str) -> bool:
 def legend(systems: Dict[str, str], table: str) -> str:
     """What each system of ``table`` is; systems of the legend that the table
     does not name yet (in the grid, never trained) are listed as such."""
-    rows = [f"| `{name}` | {what} |" for name, what in systems.items() if names_system(table, name)]
+    named = {name: names_system(table, name) for name in systems}
+    rows = [f"| `{name}` | {what} |" for name, what in systems.items() if named[name]]
     text = "\n".join(["| System | What it is |", "| --- | --- |"] + rows) if rows else ""
-    missing = [f"`{name}`" for name in systems if not names_system(table, name)]
+    missing = [f"`{name}`" for name in systems if not named[name]]
     if missing:
         line = f"In the grid but not trained yet, so not in the table: {', '.join(missing)}."
         text = f"{text}\n\n{line}" if text else line
