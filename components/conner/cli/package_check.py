@@ -1,9 +1,11 @@
 """Check a wheel built by ``spacy package``: it requires the component package,
-installs, and its pipeline loads and tags in a fresh process.
+installs, and its pipeline loads by name in a fresh process and tags a German,
+a Spanish and a Dutch sentence.
 
     conner package-check packages/xx_conner_xx-0.1.0
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -16,14 +18,30 @@ import typer
 from .app import app
 
 REQUIRED = "conner-spacy"
+# One sentence in each target language of the CoNLL data, each with entities
+# of several types that any pipeline this project ships finds.
+PROBE_SENTENCES = {
+    "de": "Angela Merkel besuchte am Montag die Firma Siemens in München .",
+    "es": "El presidente del Real Madrid , Florentino Pérez , viajó a Barcelona .",
+    "nl": "Mark Rutte sprak dinsdag in Amsterdam met de directie van Philips .",
+}
+# Runs in a fresh interpreter that sees only the installed wheel: argv is the
+# package name, the sentences as JSON and the entities each must get.
 PROBE = """
-import spacy, sys
+import json, sys
+import spacy
 from spacy import displacy
 nlp = spacy.load(sys.argv[1])
-doc = nlp("Angela Merkel besuchte am Montag die Firma Siemens in München .")
-print("entities:", [(e.text, e.label_) for e in doc.ents])
-assert nlp.pipe_names == ["transformer", "conner"], nlp.pipe_names
-assert "<div" in displacy.render(doc, style="ent")
+if nlp.pipe_names != ["transformer", "conner"]:
+    sys.exit(f"pipeline {nlp.pipe_names}, expected ['transformer', 'conner']")
+sentences, min_entities = json.loads(sys.argv[2]), int(sys.argv[3])
+for lang, doc in zip(sentences, nlp.pipe(sentences.values())):
+    entities = [(e.text, e.label_) for e in doc.ents]
+    print(f"{lang}: {entities}")
+    if len(entities) < min_entities:
+        sys.exit(f"{lang}: {len(entities)} entities in {doc.text!r}, expected {min_entities} or more")
+    if "<div" not in displacy.render(doc, style="ent"):
+        sys.exit(f"{lang}: displaCy rendered no HTML")
 """
 
 
@@ -47,8 +65,12 @@ def requirements(wheel: Path) -> list:
 @app.command("package-check")
 def package_check_cli(
     package_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+    min_entities: int = typer.Option(
+        1, "--min-entities", min=0, help="Entities each probe sentence must get (0: only tag)"
+    ),
 ) -> None:
-    """Check a spacy package wheel: it requires conner-spacy, installs, loads and tags."""
+    """Check a spacy package wheel: it requires conner-spacy, installs, loads by
+    name and tags a German, a Spanish and a Dutch sentence."""
     wheel = find_wheel(package_dir)
     required = requirements(wheel)
     print(f"{wheel.name} requires: {', '.join(required)}")
@@ -75,5 +97,10 @@ def package_check_cli(
             check=True,
         )
         env = {**os.environ, "PYTHONPATH": target}
-        subprocess.run([sys.executable, "-c", PROBE, package_name], check=True, env=env)
-    print(f"OK: {package_name} installs, loads with spacy.load and renders with displaCy")
+        probe = [sys.executable, "-c", PROBE, package_name, json.dumps(PROBE_SENTENCES)]
+        if subprocess.run([*probe, str(min_entities)], env=env).returncode != 0:
+            raise SystemExit(f"{package_name} from {wheel.name} failed the check above")
+    languages = ", ".join(PROBE_SENTENCES)
+    print(
+        f"OK: {package_name} installs, loads with spacy.load, tags {languages} and renders with displaCy"
+    )
