@@ -325,3 +325,39 @@ def test_the_paper_table_needs_the_baseline(tmp_path):
     folder = _reports_dir(tmp_path / "r", [("conner", 0, {"de": 1, "es": 1, "nl": 1}, None)])
     with pytest.raises(typer.BadParameter, match="baseline"):
         paper_table.group_table(load_reports([folder]), {}, "vanilla")
+
+
+def test_the_estimate_leaves_out_runs_copied_from_the_reuse_folder(tmp_path, capsys):
+    reports, reuse = tmp_path / "reports", tmp_path / "test"
+    reports.mkdir()
+    reuse.mkdir()
+    settings = dict(
+        train="corpus/en_train.spacy",
+        dev="corpus/en_dev_sample.spacy",
+        encoder="encoders/e5-small",
+        max_steps=100,
+        eval_frequency=10,
+        pairs_per_batch=4,
+        alpha=0.5,
+        beta=0.5,
+        gpu_id=-1,
+    )
+    vanilla, conner = System("vanilla", None), System("conner", "corpus/pairs/google")
+    # The vanilla run of this protocol is in the reuse folder, with a ConNER
+    # run of another seed; both price the steps.
+    done = _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10)
+    done["protocol"].update(seed_grid.expected_protocol(settings, 0, vanilla))
+    srsly.write_json(reuse / "vanilla-seed0.json", done)
+    srsly.write_json(
+        reuse / "conner-seed9.json", _report("conner", 9, {"de": 50}, train_seconds=300)
+    )
+    runs = [(0, vanilla), (0, conner)]
+    seed_grid.print_estimate(runs, settings, ["de"], reports, [reuse], reuse)
+    # Only ConNER trains (100 steps at 3 s and its test); vanilla's report is copied.
+    out = capsys.readouterr().out
+    assert "1 of 2 runs left (1 more to copy from" in out and "about 0.1 h" in out
+    seed_grid.print_estimate(runs[:1], settings, ["de"], reports, [reuse], reuse)
+    assert "0 of 1 runs left to train (1 more to copy from" in capsys.readouterr().out
+    # Without --reuse both train.
+    seed_grid.print_estimate(runs, settings, ["de"], reports, [reuse])
+    assert "2 of 2 runs left: about 0.1 h" in capsys.readouterr().out

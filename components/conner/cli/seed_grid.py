@@ -101,7 +101,7 @@ def seed_grid_cli(
     settings = with_epoch_schedule(config, settings, epochs, evaluations, verbose=True)
     test_names = [name for name, _ in parse_test_sets(test)]
     runs = [(seed, s) for seed in seed_list for s in systems]
-    print_estimate(runs, settings, test_names, reports_dir, timing_from or [])
+    print_estimate(runs, settings, test_names, reports_dir, timing_from or [], reuse)
     if estimate_only:
         return
     plan = GridPlan(

@@ -355,22 +355,39 @@ def print_estimate(
     test_names: List[str],
     reports_dir: Path,
     timing_from: List[Path],
+    reuse: Optional[Path] = None,
 ) -> None:
     """Print how long the runs without a report will take, from the step
-    times measured in finished runs of the same encoder and device."""
-    left = [
+    times measured in finished runs of the same encoder and device; runs
+    whose report ``reuse`` holds are copied, not trained, and cost nothing."""
+    missing = [
         (seed, s) for seed, s in runs if not (reports_dir / f"{s.name}-seed{seed}.json").exists()
     ]
+    left = [
+        (seed, s)
+        for seed, s in missing
+        if find_reusable(
+            reuse, s.name, expected_protocol(settings, seed, s), test_names, s.overrides
+        )
+        is None
+    ]
+    copied = (
+        f" ({len(missing) - len(left)} more to copy from {reuse})"
+        if len(left) < len(missing)
+        else ""
+    )
     device = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
     step_seconds, test_seconds, used = measured_costs(
         [reports_dir, *timing_from], settings["encoder"], device
     )
     seconds = estimate_seconds(left, settings, test_names, step_seconds, test_seconds)
-    if not left:
+    if not missing:
         print(f"All {len(runs)} runs have reports in {reports_dir}", flush=True)
+    elif not left:
+        print(f"0 of {len(runs)} runs left to train{copied}", flush=True)
     elif seconds is None:
         print(
-            f"{len(left)} of {len(runs)} runs left; no finished run of each kind to estimate their time from "
+            f"{len(left)} of {len(runs)} runs left{copied}; no finished run of each kind to estimate their time from "
             f"(measured: {', '.join(step_seconds) or 'none'})",
             flush=True,
         )
@@ -379,7 +396,7 @@ def print_estimate(
             f"{kind} {rate:.2f} s/step" for kind, rate in sorted(step_seconds.items())
         )
         print(
-            f"{len(left)} of {len(runs)} runs left: about "
+            f"{len(left)} of {len(runs)} runs left{copied}: about "
             f"{seconds / 3600:.1f} h on this {device.upper()} ({rates}; from {used} finished runs)",
             flush=True,
         )
