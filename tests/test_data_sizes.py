@@ -120,6 +120,22 @@ def _report(
     return report
 
 
+def _settings(max_steps: int, **paths: str) -> dict:
+    """A grid's protocol settings on the CPU, an evaluation every tenth of the steps."""
+    return {
+        "train": "corpus/en_train.spacy",
+        "dev": "corpus/en_dev_sample.spacy",
+        "encoder": "encoders/e5-small",
+        "max_steps": max_steps,
+        "eval_frequency": max_steps // 10,
+        "pairs_per_batch": 4,
+        "alpha": 0.5,
+        "beta": 0.5,
+        "gpu_id": -1,
+        **paths,
+    }
+
+
 def test_the_estimate_prices_each_kind_of_run_from_finished_ones(tmp_path):
     reports = tmp_path / "reports"
     reports.mkdir()
@@ -151,17 +167,7 @@ def test_the_estimate_prices_each_kind_of_run_from_finished_ones(tmp_path):
     assert (
         used == 4 and steps == {"vanilla": 1.0, "dropout + 4 pairs": 3.0} and tests == {"de": 10.0}
     )
-    settings = dict(
-        train="t",
-        dev="d",
-        encoder="encoders/e5-small",
-        max_steps=50,
-        eval_frequency=5,
-        pairs_per_batch=4,
-        alpha=0.5,
-        beta=0.5,
-        gpu_id=-1,
-    )
+    settings = _settings(max_steps=50, train="t", dev="d")
     runs = [(0, System("vanilla", None)), (0, System("conner", "pairs"))]
     assert (
         seed_grid.estimate_seconds(runs, settings, ["de", "en"], steps, tests)
@@ -331,17 +337,7 @@ def test_the_estimate_leaves_out_runs_copied_from_the_reuse_folder(tmp_path, cap
     reports, reuse = tmp_path / "reports", tmp_path / "test"
     reports.mkdir()
     reuse.mkdir()
-    settings = dict(
-        train="corpus/en_train.spacy",
-        dev="corpus/en_dev_sample.spacy",
-        encoder="encoders/e5-small",
-        max_steps=100,
-        eval_frequency=10,
-        pairs_per_batch=4,
-        alpha=0.5,
-        beta=0.5,
-        gpu_id=-1,
-    )
+    settings = _settings(max_steps=100)
     vanilla, conner = System("vanilla", None), System("conner", "corpus/pairs/google")
     # The vanilla run of this protocol is in the reuse folder, with a ConNER
     # run of another seed; both price the steps.
