@@ -178,6 +178,42 @@ def test_the_estimate_prices_each_kind_of_run_from_finished_ones(tmp_path):
     assert seed_grid.estimate_seconds([(0, drop_only)], settings, ["de"], steps, tests) is None
 
 
+def test_other_grids_step_costs_are_scaled_to_this_grids_own():
+    # This grid's vanilla steps cost 0.6 s where another grid's cost 1.0 s
+    # (fewer dev evaluations per step), so its ConNER steps will too.
+    own, others = {"vanilla": 0.6}, {"vanilla": 1.0, "dropout + 4 pairs": 2.0}
+    scaled = seed_grid.scaled_step_costs(own, others)
+    assert scaled == pytest.approx({"vanilla": 0.6, "dropout + 4 pairs": 1.2})
+    # The grid's own measurement wins over a scaled one; with none shared, no scaling.
+    own = {"vanilla": 0.6, "dropout + 4 pairs": 1.5}
+    assert seed_grid.scaled_step_costs(own, others) == own
+    assert seed_grid.scaled_step_costs({"4 pairs": 3.0}, others) == {**others, "4 pairs": 3.0}
+    assert seed_grid.scaled_step_costs({}, others) == others
+
+
+def test_the_estimate_prices_a_grids_new_kinds_at_its_own_step_cost(tmp_path, capsys):
+    reports, timing = tmp_path / "reports", tmp_path / "test"
+    reports.mkdir()
+    timing.mkdir()
+    settings = _settings(max_steps=100)
+    vanilla, conner = System("vanilla", None), System("conner", "corpus/pairs/google")
+    # Another grid: vanilla 1 s a step, ConNER 3 s; this grid's vanilla: 0.5 s.
+    for name, seconds, weights in [("vanilla", 100, {"alpha": 0, "beta": 0}), ("conner", 300, {})]:
+        srsly.write_json(
+            timing / f"{name}-seed9.json",
+            _report(name, 9, {"de": 50}, train_seconds=seconds, seconds=0, **weights),
+        )
+    done = _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=50, seconds=0)
+    done["protocol"].update(seed_grid.expected_protocol(settings, 0, vanilla))
+    srsly.write_json(reports / "vanilla-seed0.json", done)
+    # ConNER at seeds 0 and 1 and vanilla at seed 1: 100 steps each at 1.5 + 1.5 + 0.5 s.
+    runs = [(seed, system) for seed in (0, 1) for system in (vanilla, conner)]
+    seed_grid.print_estimate(runs, settings, [], reports, [timing])
+    out = capsys.readouterr().out
+    assert "3 of 4 runs left: about 0.1 h" in out
+    assert "dropout + 4 pairs 1.50 s/step" in out and "vanilla 0.50 s/step" in out
+
+
 def test_the_tables_train_the_systems_the_test_grid_trained():
     sizes = {s.name: s for s in read_grid(ROOT / "configs/grid_sizes.yml")}
     test = {s.name: s for s in read_grid(ROOT / "configs/grid_test.yml")}

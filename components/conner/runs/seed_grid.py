@@ -266,6 +266,18 @@ def measured_costs(
     )
 
 
+def scaled_step_costs(own: Dict[str, float], others: Dict[str, float]) -> Dict[str, float]:
+    """Seconds per step of each kind of run for a grid: its own finished
+    runs' where it has them, other grids' scaled by the median ratio (own /
+    other) of the kinds both have measured. A step cost includes the
+    start-up and the dev evaluations spread over the steps, so it depends on
+    the grid's data size and evaluation frequency; the ratio carries that
+    over to the kinds this grid has not run yet."""
+    shared = [own[kind] / others[kind] for kind in own if others.get(kind)]
+    scale = statistics.median(shared) if shared else 1.0
+    return {**{kind: rate * scale for kind, rate in others.items()}, **own}
+
+
 def estimate_seconds(
     runs: List[Tuple[int, System]],
     settings: Dict,
@@ -358,8 +370,10 @@ def print_estimate(
     reuse: Optional[Path] = None,
 ) -> None:
     """Print how long the runs without a report will take, from the step
-    times measured in finished runs of the same encoder and device; runs
-    whose report ``reuse`` holds are copied, not trained, and cost nothing."""
+    times measured in finished runs of the same encoder and device (this
+    grid's own, and those of ``timing_from`` scaled to them by
+    :func:`scaled_step_costs`); runs whose report ``reuse`` holds are
+    copied, not trained, and cost nothing."""
     missing = [
         (seed, s) for seed, s in runs if not (reports_dir / f"{s.name}-seed{seed}.json").exists()
     ]
@@ -377,9 +391,14 @@ def print_estimate(
         else ""
     )
     device = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
-    step_seconds, test_seconds, used = measured_costs(
-        [reports_dir, *timing_from], settings["encoder"], device
+    encoder = settings["encoder"]
+    own_steps, _, _ = measured_costs([reports_dir], encoder, device)
+    other_steps, _, _ = measured_costs(
+        [d for d in timing_from if d != reports_dir], encoder, device
     )
+    step_seconds = scaled_step_costs(own_steps, other_steps)
+    # Test sets cost the same whatever the training, so every report prices them.
+    _, test_seconds, used = measured_costs([reports_dir, *timing_from], encoder, device)
     seconds = estimate_seconds(left, settings, test_names, step_seconds, test_seconds)
     if not missing:
         print(f"All {len(runs)} runs have reports in {reports_dir}", flush=True)
