@@ -191,21 +191,33 @@ def test_other_grids_step_costs_are_scaled_to_this_grids_own():
     assert seed_grid.scaled_step_costs({}, others) == others
 
 
-def test_the_estimate_prices_a_grids_new_kinds_at_its_own_step_cost(tmp_path, capsys):
-    reports, timing = tmp_path / "reports", tmp_path / "test"
+def _grid_beside_another(tmp_path):
+    """A grid's report folder, another grid's, a 100-step protocol and the two systems."""
+    reports, other = tmp_path / "reports", tmp_path / "other"
     reports.mkdir()
-    timing.mkdir()
-    settings = _settings(max_steps=100)
+    other.mkdir()
     vanilla, conner = System("vanilla", None), System("conner", "corpus/pairs/google")
+    return reports, other, _settings(max_steps=100), vanilla, conner
+
+
+def _finished_vanilla(settings, train_seconds, seconds):
+    """A vanilla seed-0 report of exactly ``settings``' protocol."""
+    report = _report(
+        "vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=train_seconds, seconds=seconds
+    )
+    report["protocol"].update(seed_grid.expected_protocol(settings, 0, System("vanilla", None)))
+    return report
+
+
+def test_the_estimate_prices_a_grids_new_kinds_at_its_own_step_cost(tmp_path, capsys):
+    reports, timing, settings, vanilla, conner = _grid_beside_another(tmp_path)
     # Another grid: vanilla 1 s a step, ConNER 3 s; this grid's vanilla: 0.5 s.
     for name, seconds, weights in [("vanilla", 100, {"alpha": 0, "beta": 0}), ("conner", 300, {})]:
         srsly.write_json(
             timing / f"{name}-seed9.json",
             _report(name, 9, {"de": 50}, train_seconds=seconds, seconds=0, **weights),
         )
-    done = _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=50, seconds=0)
-    done["protocol"].update(seed_grid.expected_protocol(settings, 0, vanilla))
-    srsly.write_json(reports / "vanilla-seed0.json", done)
+    srsly.write_json(reports / "vanilla-seed0.json", _finished_vanilla(settings, 50, 0))
     # ConNER at seeds 0 and 1 and vanilla at seed 1: 100 steps each at 1.5 + 1.5 + 0.5 s.
     runs = [(seed, system) for seed in (0, 1) for system in (vanilla, conner)]
     seed_grid.print_estimate(runs, settings, [], reports, [timing])
@@ -370,16 +382,10 @@ def test_the_paper_table_needs_the_baseline(tmp_path):
 
 
 def test_the_estimate_leaves_out_runs_copied_from_the_reuse_folder(tmp_path, capsys):
-    reports, reuse = tmp_path / "reports", tmp_path / "test"
-    reports.mkdir()
-    reuse.mkdir()
-    settings = _settings(max_steps=100)
-    vanilla, conner = System("vanilla", None), System("conner", "corpus/pairs/google")
+    reports, reuse, settings, vanilla, conner = _grid_beside_another(tmp_path)
     # The vanilla run of this protocol is in the reuse folder, with a ConNER
     # run of another seed; both price the steps.
-    done = _report("vanilla", 0, {"de": 50}, alpha=0, beta=0, train_seconds=100, seconds=10)
-    done["protocol"].update(seed_grid.expected_protocol(settings, 0, vanilla))
-    srsly.write_json(reuse / "vanilla-seed0.json", done)
+    srsly.write_json(reuse / "vanilla-seed0.json", _finished_vanilla(settings, 100, 10))
     srsly.write_json(
         reuse / "conner-seed9.json", _report("conner", 9, {"de": 50}, train_seconds=300)
     )
