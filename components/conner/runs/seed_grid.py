@@ -392,13 +392,13 @@ def print_estimate(
     )
     device = "gpu" if settings.get("gpu_id", -1) >= 0 else "cpu"
     encoder = settings["encoder"]
-    own_steps, _, _ = measured_costs([reports_dir], encoder, device)
-    other_steps, _, _ = measured_costs(
+    own_steps, own_tests, own_used = measured_costs([reports_dir], encoder, device)
+    other_steps, other_tests, other_used = measured_costs(
         [d for d in timing_from if d != reports_dir], encoder, device
     )
     step_seconds = scaled_step_costs(own_steps, other_steps)
-    # Test sets cost the same whatever the training, so every report prices them.
-    _, test_seconds, used = measured_costs([reports_dir, *timing_from], encoder, device)
+    # A test set costs the same whatever the training: any grid's time prices it.
+    test_seconds, used = {**other_tests, **own_tests}, own_used + other_used
     seconds = estimate_seconds(left, settings, test_names, step_seconds, test_seconds)
     if not missing:
         print(f"All {len(runs)} runs have reports in {reports_dir}", flush=True)
