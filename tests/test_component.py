@@ -182,6 +182,7 @@ def torch_equal(a, b) -> bool:
         ("token_distribution", "argmax"),
         ("divergence", "js"),
         ("dropout_on", "both"),
+        ("span_outcomes", "both"),
     ],
 )
 def test_constructor_refuses_unknown_settings(setting, value):

@@ -220,9 +220,14 @@ def divergence(p, q, mode):
     return 0.5 * (kl(p, q) + kl(q, p))
 
 
-def oracle_terms(nlp, batch, mode, source):
-    """L_drop and L_trans of ``batch`` under (mode, source), from the pipeline's
-    own emissions (exact without dropout) and CRF tables."""
+def over_outcomes(probs, outcomes):
+    """A span distribution over every outcome, or renormalised over the legal ones."""
+    return probs if outcomes == "all" else probs[:-1] / probs[:-1].sum()
+
+
+def oracle_terms(nlp, batch, mode, source, outcomes="all"):
+    """L_drop and L_trans of ``batch`` under (mode, source) and the span
+    outcomes, from the pipeline's own emissions (exact without dropout) and CRF tables."""
     docs = [eg.predicted.copy() for eg in batch]
     transformer = nlp.get_pipe("transformer")
     transformer.set_annotations(docs, transformer.predict(docs))
@@ -248,8 +253,8 @@ def oracle_terms(nlp, batch, mode, source):
     trans = numpy.mean(
         [
             divergence(
-                span_probs(logp[target], s_u, e_u, tags, labels),
-                span_probs(logp[translation], s_t, e_t, tags, labels),
+                over_outcomes(span_probs(logp[target], s_u, e_u, tags, labels), outcomes),
+                over_outcomes(span_probs(logp[translation], s_t, e_t, tags, labels), outcomes),
                 mode,
             )
             for (_, s_u, e_u), (_, s_t, e_t) in zip(TARGET_SPANS, TRANSLATION_SPANS)
@@ -283,6 +288,26 @@ def test_reported_terms_follow_divergence_and_token_distribution(tiny_encoder, m
     nll = losses["conner_nll"]
     assert nll > 0 and drop > 1e-4 and trans > 1e-4
     assert losses["conner"] == pytest.approx(0.7 * nll + 0.3 * drop + 2.0 * trans, rel=1e-5)
+
+
+@pytest.mark.parametrize("source", ["softmax", "crf"])
+def test_reported_translation_term_follows_span_outcomes(tiny_encoder, source):
+    """span_outcomes = "legal": L_trans compares the span distributions
+    renormalised over the entity types and O, as the oracle does, and not the
+    paper's distributions with "illegal"; L_drop (token level) is unchanged."""
+    nlp, examples = build(
+        tiny_encoder,
+        {**NO_DROPOUT, **settings(token_distribution=source, span_outcomes="legal")},
+    )
+    batch = deterministic_batch(nlp, examples)
+    legal = oracle_terms(nlp, batch, "bi", source, outcomes="legal")
+    paper = oracle_terms(nlp, batch, "bi", source)
+    losses, _ = update_and_record(nlp, batch)
+    assert (losses["conner_drop"], losses["conner_trans"]) == pytest.approx(
+        legal, rel=2e-3, abs=1e-6
+    )
+    assert legal[0] == pytest.approx(paper[0])
+    assert abs(legal[1] - paper[1]) > 0.05 * paper[1]
 
 
 def test_without_consistency_weights_no_term_is_reported_or_trained(tiny_encoder):
@@ -487,6 +512,7 @@ def test_freeze_embeddings_of_a_missing_component_names_it(tiny_encoder):
         ("token_distribution", "argmax", ["softmax", "crf"]),
         ("transitions", "free", ["constrained", "learned"]),
         ("dropout_on", "both", ["labeled", "unlabeled"]),
+        ("span_outcomes", "both", ["all", "legal"]),
     ],
 )
 def test_bad_settings_fail_at_load_naming_the_choices(tiny_encoder, setting, value, allowed):

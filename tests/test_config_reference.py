@@ -41,6 +41,7 @@ def test_every_entry_point_and_factory_setting_is_covered():
         "dropout_on",
         "token_distribution",
         "transitions",
+        "span_outcomes",
     } == factory
     inherited = {
         s.name

@@ -258,6 +258,42 @@ def test_the_learning_rate_grid_varies_only_the_rate_of_table_2s_vanilla():
     assert "--test en_dev=corpus/en_dev.spacy" in line and "_test.spacy" not in line
 
 
+def test_the_long_dev_grid_tries_one_remedy_at_a_time_on_table_2s_10_percent():
+    sizes = {s.name: s for s in read_grid(ROOT / "configs/grid_sizes.yml")}
+    long = {s.name: s for s in read_grid(ROOT / "configs/grid_dev_long.yml")}
+    assert long["vanilla"] == sizes["vanilla"] and long["conner"] == sizes["conner"]
+    remedies = {n: s for n, s in long.items() if n not in ("vanilla", "conner")}
+    assert {n: s.overrides for n, s in remedies.items()} == {
+        "conner-legal": {"components.conner.span_outcomes": "legal"},
+        "conner-crf": {"components.conner.token_distribution": "crf"},
+    }
+    assert all(s.pairs == long["conner"].pairs for s in remedies.values())
+    experiments = load_project_config(ROOT / "experiments")
+    scripts = {c["name"]: c["script"] for c in experiments["commands"]}
+    line = scripts["long-dev-grid"][1]
+    table2_at_10 = {c["name"]: c["script"] for c in load_project_config(ROOT)["commands"]}[
+        "table2-grid"
+    ][1]
+    for option in ("--train corpus/en_train_10.spacy", "--epochs 10"):
+        assert option in line and option in table2_at_10
+    # Choices are made on the Spanish and Dutch dev sets: no test set is scored.
+    assert "--test es_dev=corpus/es_dev.spacy --test nl_dev=corpus/nl_dev.spacy" in line
+    assert "_test.spacy" not in line
+    assert "long-dev-grid" in experiments["workflows"]["long-grid"]
+
+
+def test_the_long_dev_grid_prints_its_estimate(tiny_project):
+    experiments = load_project_config(ROOT / "experiments")
+    (step,) = [c for c in experiments["commands"] if c["name"] == "long-dev-grid"]
+    args = shlex.split(step["script"][1])
+    result = CliRunner().invoke(_grid_app(), args[4:] + ["--estimate-only"])
+    assert result.exit_code == 0, result.output
+    steps, frequency = epoch_schedule(24, 10, 16)
+    assert f"{steps} steps, an evaluation every {frequency}" in result.output
+    assert "runs left" in result.output or "have reports" in result.output
+    assert not (tiny_project / "training").exists()
+
+
 @pytest.fixture
 def tiny_project(tmp_path, monkeypatch):
     """A folder that looks like the project to its grid commands: the real

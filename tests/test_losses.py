@@ -13,6 +13,7 @@ from conner.consistency.losses import (
     crf_log_marginals,
     dropout_consistency,
     kl_divergence,
+    legal_span_log_distribution,
     span_log_distribution,
     token_log_probs,
     translation_consistency,
@@ -496,3 +497,89 @@ def test_an_unknown_divergence_is_refused_not_read_as_bi():
     p = torch.log_softmax(torch.randn(2, K, dtype=torch.float64), -1)
     with pytest.raises(ValueError, match="divergence must be one of .*'kl_translation'.*got 'js'"):
         consistency_divergence(p, p, "js")
+
+
+# --------------------------------------------------------------------------
+# Span distributions over the legal outcomes only
+# --------------------------------------------------------------------------
+
+
+def plain_legal_scores(logits, start, end, tagset=TAGSET):
+    """The summed emission scores of a span's whole-span labelings: one per
+    label (S, or B I.. E), then all O; no softmax anywhere."""
+    i, j = start, end - 1
+    rows = []
+    for label in tagset.labels:
+        if i == j:
+            rows.append(logits[i, tagset.index(f"S-{label}")])
+        else:
+            score = logits[i, tagset.index(f"B-{label}")] + logits[j, tagset.index(f"E-{label}")]
+            score += sum(logits[u, tagset.index(f"I-{label}")] for u in range(i + 1, j))
+            rows.append(score)
+    rows.append(sum(logits[u, tagset.index("O")] for u in range(i, j + 1)))
+    return numpy.asarray(rows)
+
+
+def test_legal_span_distribution_is_a_softmax_over_the_spans_labelings():
+    gen = numpy.random.default_rng(11)
+    logits = gen.normal(scale=2.0, size=(2, 8, K))
+    spans = random_spans(gen, 2, 8, 25)
+    logp = torch.log_softmax(torch.tensor(logits), dim=-1)
+    got = legal_span_log_distribution(span_log_distribution(logp, spans, TAGSET))
+    assert got.shape == (25, len(TAGSET.labels) + 1)
+    want = numpy.stack([softmax_np(plain_legal_scores(logits[b], s, e)) for b, s, e in spans])
+    numpy.testing.assert_allclose(got.exp().numpy(), want, rtol=1e-9, atol=1e-12)
+
+
+def test_legal_span_distribution_ignores_mass_on_tags_no_legal_labeling_uses():
+    """B-LOC on a one-token span only feeds 'illegal': raising it changes the
+    paper's distribution and leaves the legal one as it was."""
+    gen = numpy.random.default_rng(12)
+    logits = torch.tensor(gen.normal(size=(5, K)))
+    raised = logits.clone()
+    raised[2, TAGSET.index("B-LOC")] += 6.0
+    spans = [(2, 3)]
+
+    def both(x):
+        full = span_log_distribution(torch.log_softmax(x, -1), spans, TAGSET)
+        return full, legal_span_log_distribution(full)
+
+    (full, legal), (full_raised, legal_raised) = both(logits), both(raised)
+    assert full_raised[0, -1] > full[0, -1]  # more mass on "illegal" ...
+    assert (full_raised[0, :-1] < full[0, :-1] - 1.0).all()  # ... taken from every legal outcome
+    torch.testing.assert_close(legal_raised, legal)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_translation_consistency_over_legal_outcomes(mode):
+    """Two sides that rank a span's labelings alike but put different mass
+    on illegal moves disagree under the paper's outcomes, not the legal ones."""
+    gen = numpy.random.default_rng(13)
+    unl = torch.tensor(gen.normal(size=(1, 4, K)))
+    trans = unl.clone()
+    trans[0, 1, TAGSET.index("B-PER")] += 5.0  # only 'illegal' reads it in span [1, 2)
+    spans = [(0, 1, 2)]
+    kwargs = dict(divergence=mode)
+    assert translation_consistency(unl, spans, trans, spans, TAGSET, **kwargs).item() > 1e-3
+    legal = translation_consistency(
+        unl, spans, trans, spans, TAGSET, span_outcomes="legal", **kwargs
+    )
+    assert abs(legal.item()) < 1e-12
+    # A real disagreement on the type is still a loss, with gradients on both sides.
+    trans[0, 1, TAGSET.index("S-PER")] += 5.0
+    unl.requires_grad_(True)
+    trans.requires_grad_(True)
+    loss = translation_consistency(
+        unl, spans, trans, spans, TAGSET, span_outcomes="legal", **kwargs
+    )
+    assert loss.item() > 1e-3
+    loss.backward()
+    assert unl.grad.abs().sum() > 0 and trans.grad.abs().sum() > 0
+
+
+def test_an_unknown_span_outcome_is_refused():
+    em = torch.randn(1, 3, K)
+    with pytest.raises(
+        ValueError, match=r"span_outcomes must be one of \('all', 'legal'\), got 'both'"
+    ):
+        translation_consistency(em, [(0, 0, 1)], em, [(0, 0, 1)], TAGSET, span_outcomes="both")

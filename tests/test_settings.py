@@ -43,6 +43,7 @@ BAD_CHOICES = [
     ("token_distribution", "argmax", ["softmax", "crf"]),
     ("transitions", "free", ["constrained", "learned"]),
     ("dropout_on", "both", ["labeled", "unlabeled"]),
+    ("span_outcomes", "both", ["all", "legal"]),
 ]
 
 
@@ -53,6 +54,12 @@ def assert_names_the_choices(error: Exception, setting: str, value: str, allowed
 
 
 # -- unknown choices fail where the config is read ----------------------------
+
+
+def test_a_pipeline_saved_before_a_setting_existed_loads_with_its_default():
+    assert "span_outcomes" not in (SAVED_PIPELINE / "config.cfg").read_text(encoding="utf8")
+    nlp = spacy.load(SAVED_PIPELINE)
+    assert nlp.get_pipe("conner").span_outcomes == DEFAULTS["span_outcomes"] == "all"
 
 
 @pytest.mark.parametrize("setting,value,allowed", BAD_CHOICES)
@@ -71,6 +78,8 @@ def test_an_unknown_choice_in_a_saved_config_fails_at_spacy_load(tmp_path, setti
     text, n = re.subn(
         rf"(?m)^{setting} = .*$", f'{setting} = "{value}"', config.read_text(encoding="utf8")
     )
+    if n == 0:  # a setting added after the pipeline was saved
+        text, n = re.subn(r"(?m)^\[components\.conner\]\n", rf'\g<0>{setting} = "{value}"\n', text)
     assert n == 1
     config.write_text(text, encoding="utf8")
     with pytest.raises(ConfigValidationError) as info:
@@ -127,7 +136,14 @@ def test_the_python_functions_take_the_same_defaults():
         DEFAULTS["alpha"],
         DEFAULTS["beta"],
     )
-    choices = ["divergence", "dropout_on", "token_distribution", "transitions", "detach_reference"]
+    choices = [
+        "divergence",
+        "dropout_on",
+        "token_distribution",
+        "transitions",
+        "detach_reference",
+        "span_outcomes",
+    ]
     assert keyword_defaults(ConnerTagger.__init__, choices) == {
         key: DEFAULTS[key] for key in choices
     }
@@ -135,7 +151,7 @@ def test_the_python_functions_take_the_same_defaults():
     assert keyword_defaults(configure_consistency_batcher, batcher) == {
         key: DEFAULTS[key] for key in batcher
     }
-    layer = ["divergence", "token_distribution", "detach_reference"]
+    layer = ["divergence", "token_distribution", "detach_reference", "span_outcomes"]
     assert keyword_defaults(build_consistency_loss, layer) == {key: DEFAULTS[key] for key in layer}
     assert keyword_defaults(ConstrainedCRF.__init__, ["transitions"]) == {
         "transitions": DEFAULTS["transitions"]

@@ -25,10 +25,12 @@ from .settings import (
     DIVERGENCE,
     DROPOUT_ON,
     NLL_WEIGHT,
+    SPAN_OUTCOMES,
     TOKEN_DISTRIBUTION,
     TRANSITIONS,
     Divergence,
     DropoutOn,
+    SpanOutcomes,
     TokenDistribution,
     Transitions,
 )
@@ -99,6 +101,7 @@ def make_conner(
     token_distribution: TokenDistribution,
     transitions: Transitions,
     detach_reference: bool,
+    span_outcomes: SpanOutcomes,
     scorer: Optional[Callable],
 ) -> "ConnerTagger":
     """Create a ConNER entity tagger.
@@ -119,6 +122,9 @@ def make_conner(
         (the reference implementation) and enforces legal BIOES only when
         decoding, so the emissions must tell B, I, E and S apart.
     detach_reference (bool): treat the reference side of each KL as a constant.
+    span_outcomes (SpanOutcomes): the outcomes the span distributions of
+        translation consistency range over: "all" (paper, "illegal"
+        included) or the "legal" ones (entity types and O), renormalised.
     scorer (Optional[Callable]): the scoring method, spaCy's entity scorer.
     """
     return ConnerTagger(
@@ -131,6 +137,7 @@ def make_conner(
         token_distribution=token_distribution,
         transitions=transitions,
         detach_reference=detach_reference,
+        span_outcomes=span_outcomes,
         scorer=scorer,
     )
 
@@ -150,6 +157,7 @@ class ConnerTagger(TrainablePipe):
         token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
         transitions: Transitions = TRANSITIONS,
         detach_reference: bool = DETACH_REFERENCE,
+        span_outcomes: SpanOutcomes = SPAN_OUTCOMES,
         scorer: Optional[Callable] = None,
     ) -> None:
         """Create a ConNER tagger; the settings are those of :func:`make_conner`,
@@ -169,6 +177,7 @@ class ConnerTagger(TrainablePipe):
         self.token_distribution = token_distribution
         self.transitions = transitions
         self.detach_reference = detach_reference
+        self.span_outcomes = span_outcomes
         self.cfg: Dict = {"labels": []}
         self._consistency_loss: Optional[Model] = None
 
@@ -347,6 +356,7 @@ class ConnerTagger(TrainablePipe):
             "divergence": self.divergence,
             "token_distribution": self.token_distribution,
             "detach_reference": self.detach_reference,
+            "span_outcomes": self.span_outcomes,
         }
         layer = self._consistency_loss
         if (
@@ -360,6 +370,7 @@ class ConnerTagger(TrainablePipe):
                 divergence=self.divergence,
                 token_distribution=self.token_distribution,
                 detach_reference=self.detach_reference,
+                span_outcomes=self.span_outcomes,
             )
         return layer
 

@@ -26,12 +26,20 @@ Transitions = Literal["constrained", "learned"]
 # Which sentences get dropout twins: the labeled ones (the paper) or the
 # unlabeled target side of the conjugate pairs (Table 4).
 DropoutOn = Literal["labeled", "unlabeled"]
+# The outcomes a span distribution of translation consistency ranges over:
+# all of Algorithm 1's, "illegal" included (the paper), or the "legal" ones
+# (the entity types and O), renormalised. Over the legal outcomes the
+# softmax's per-token normalisers cancel: what is compared is how the
+# emission scores rank the span's whole-span labelings, which the CRF reads,
+# and not the mass the softmax puts on moves the CRF forbids.
+SpanOutcomes = Literal["all", "legal"]
 
 CHOICES: Dict[str, object] = {
     "divergence": Divergence,
     "token_distribution": TokenDistribution,
     "transitions": Transitions,
     "dropout_on": DropoutOn,
+    "span_outcomes": SpanOutcomes,
 }
 
 NLL_WEIGHT = 1.0
@@ -42,6 +50,7 @@ DIVERGENCE: Divergence = "bi"
 DROPOUT_ON: DropoutOn = "labeled"
 TOKEN_DISTRIBUTION: TokenDistribution = "softmax"
 TRANSITIONS: Transitions = "constrained"
+SPAN_OUTCOMES: SpanOutcomes = "all"
 DETACH_REFERENCE = False
 
 # The factory's settings and their defaults, in the order a config lists them.
@@ -54,6 +63,7 @@ DEFAULTS: Dict[str, Union[float, str, bool]] = {
     "token_distribution": TOKEN_DISTRIBUTION,
     "transitions": TRANSITIONS,
     "detach_reference": DETACH_REFERENCE,
+    "span_outcomes": SPAN_OUTCOMES,
 }
 
 

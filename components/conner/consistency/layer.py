@@ -23,8 +23,10 @@ from thinc.types import Floats2d, Floats3d
 from ..settings import (
     DETACH_REFERENCE,
     DIVERGENCE,
+    SPAN_OUTCOMES,
     TOKEN_DISTRIBUTION,
     Divergence,
+    SpanOutcomes,
     TokenDistribution,
 )
 from ..tagger.crf import crf_module
@@ -43,12 +45,14 @@ def build_consistency_loss(
     divergence: Divergence = DIVERGENCE,
     token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
     detach_reference: bool = DETACH_REFERENCE,
+    span_outcomes: SpanOutcomes = SPAN_OUTCOMES,
 ) -> Model[ConsistencyInput, ConsistencyTerms]:
     """The loss layer of a tagger over ``tagset`` whose CRF layer is ``crf``.
 
     divergence (Divergence): "bi", "kl_unlabeled" or "kl_translation" (paper, Table 5).
     token_distribution (TokenDistribution): "softmax" of the emissions or exact "crf" marginals.
     detach_reference (bool): treat the reference side of each KL as a constant.
+    span_outcomes (SpanOutcomes): "all" outcomes of a span (paper) or the "legal" ones, renormalised.
     """
     # No parameters of its own (the CRF's belong to the CRF layer), so the
     # layer is never serialized and may hold plain Python settings.
@@ -61,6 +65,7 @@ def build_consistency_loss(
             "divergence": divergence,
             "token_distribution": token_distribution,
             "detach_reference": detach_reference,
+            "span_outcomes": span_outcomes,
         },
     )
 
@@ -91,6 +96,7 @@ def forward(
         attrs["tagset"],
         unlabeled_mask=real,
         translated_mask=real,
+        span_outcomes=attrs["span_outcomes"],
         **options,
     )
 

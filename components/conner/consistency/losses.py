@@ -8,6 +8,8 @@ Everything is computed in log space. The pieces, bottom-up:
 * :func:`span_log_distribution` - Algorithm 1 of the paper: token
   distributions of a span -> log distribution over
   ``{label_1, ..., label_N, O, illegal}``.
+* :func:`legal_span_log_distribution` - the same over the legal outcomes
+  only, renormalised (an option beyond the paper).
 * :func:`kl_divergence` / :func:`consistency_divergence` - row-wise KL and
   the three divergences of the paper's Table 5.
 * :func:`dropout_consistency` (L_drop, Eq. 3) and
@@ -42,7 +44,15 @@ from typing import NamedTuple, Optional, Protocol, Sequence, Union
 import torch
 from torch import Tensor
 
-from ..settings import DIVERGENCE, TOKEN_DISTRIBUTION, Divergence, TokenDistribution, check_choice
+from ..settings import (
+    DIVERGENCE,
+    SPAN_OUTCOMES,
+    TOKEN_DISTRIBUTION,
+    Divergence,
+    SpanOutcomes,
+    TokenDistribution,
+    check_choice,
+)
 from ..tagger.tags import TagSet
 
 SpanSpec = Union[Tensor, Sequence[Sequence[int]]]
@@ -300,6 +310,22 @@ def span_log_distribution(token_logp: Tensor, spans: SpanSpec, tagset: TagSet) -
     return torch.cat([legal, illegal], dim=1)
 
 
+def legal_span_log_distribution(span_logp: Tensor) -> Tensor:
+    """Span log distributions renormalised over the legal outcomes.
+
+    Takes :func:`span_log_distribution`'s (N, N_labels + 2) output and
+    returns (N, N_labels + 1) log-probabilities over ``{label_1..label_N,
+    O}``: the ``illegal`` column dropped, each row renormalised. Every legal
+    outcome takes one tag per token of the span, so with softmax token
+    distributions the per-token normalisers cancel here, and a row depends
+    only on the differences of the emission scores of the span's legal
+    labelings. A model cannot meet a divergence over these rows by moving
+    both sides' mass onto ``illegal``.
+    """
+    legal = span_logp[:, :-1]
+    return legal - torch.logsumexp(legal, dim=1, keepdim=True)
+
+
 # ---------------------------------------------------------------------------
 # Divergences
 # ---------------------------------------------------------------------------
@@ -415,6 +441,7 @@ def translation_consistency(
     token_distribution: TokenDistribution = TOKEN_DISTRIBUTION,
     crf_params: Optional[CRFParams] = None,
     detach_reference: bool = False,
+    span_outcomes: SpanOutcomes = SPAN_OUTCOMES,
 ) -> Tensor:
     """L_trans (Eq. 2): span-level divergence over conjugate pairs.
 
@@ -434,6 +461,10 @@ def translation_consistency(
             for ``token_distribution="crf"``; ``None`` = no padding).
         token_distribution, crf_params: see :func:`token_log_probs`.
         detach_reference: see :func:`consistency_divergence`.
+        span_outcomes: ``"all"`` compares the span distributions over every
+            outcome, ``illegal`` included (the paper); ``"legal"`` over the
+            entity types and ``O``, renormalised
+            (:func:`legal_span_log_distribution`).
 
     Returns:
         Scalar: mean divergence over the N pairs; with N = 0, a zero that is
@@ -441,6 +472,7 @@ def translation_consistency(
     """
     span_u = _span_tensor(unlabeled_spans, unlabeled_emissions)
     span_t = _span_tensor(translated_spans, translated_emissions)
+    check_choice("span_outcomes", span_outcomes)
     if span_u.shape[0] != span_t.shape[0]:
         raise ValueError(
             f"{span_u.shape[0]} unlabeled spans but {span_t.shape[0]} translated spans"
@@ -451,4 +483,7 @@ def translation_consistency(
     logp_t = token_log_probs(translated_emissions, translated_mask, token_distribution, crf_params)
     dist_u = span_log_distribution(logp_u, span_u, tagset)
     dist_t = span_log_distribution(logp_t, span_t, tagset)
+    if span_outcomes == "legal":
+        dist_u = legal_span_log_distribution(dist_u)
+        dist_t = legal_span_log_distribution(dist_t)
     return consistency_divergence(dist_u, dist_t, divergence, detach_reference).mean()
