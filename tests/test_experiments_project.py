@@ -17,6 +17,8 @@ RESEARCH_COMMANDS = {
     "report-seeds",
     "dev-grid",
     "report-grid",
+    "long-dev-grid",
+    "report-long-grid",
     "test-grid",
     "report-test",
     "alpha-beta-check",
@@ -35,7 +37,16 @@ RESEARCH_COMMANDS = {
     "own-languages-grid",
     "report-own-languages",
 }
-RESEARCH_WORKFLOWS = {"seeds", "grid", "test", "languages", "own-languages", "paper", "baseline"}
+RESEARCH_WORKFLOWS = {
+    "seeds",
+    "grid",
+    "long-grid",
+    "test",
+    "languages",
+    "own-languages",
+    "paper",
+    "baseline",
+}
 NESTED = re.compile(r"^python -m weasel run (\S+) \.\. (.*)$")
 
 
